@@ -1,0 +1,86 @@
+"""Email target: renders each message into an email sent through Django's email backend."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from runtime.nodes.base import TEMPLATE_REFERENCES_HELP, Field, Kind, Problem, template_problem
+
+_ADDRESS = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
+    r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+MAX_RECIPIENTS = 50
+
+
+def address_problem(address: Any) -> str | None:
+    if not isinstance(address, str) or not _ADDRESS.fullmatch(address):
+        return "must be an email address such as ops@example.com"
+    local = address.split("@", 1)[0]
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        return "must not have leading, trailing or double dots before the @"
+    return None
+
+
+class Email(Kind):
+    name = "email"
+    label = "Email"
+    group = "Targets"
+    icon = "✉"
+    description = "Sends each message as an email through the server's email backend."
+    models = "SNS email subscription / Amazon SES"
+    fields = (
+        Field(
+            "to",
+            "list",
+            ["ops@example.com"],
+            "Recipient addresses, at most 50.",
+            label="To",
+            maximum=MAX_RECIPIENTS,
+        ),
+        Field(
+            "from_address",
+            "str",
+            "flowyard@example.com",
+            "Sender address.",
+            label="From",
+            max_length=254,
+        ),
+        Field(
+            "subject",
+            "str",
+            "Flowyard message {{id}}",
+            "Subject line, a template. " + TEMPLATE_REFERENCES_HELP,
+            max_length=255,
+        ),
+        Field(
+            "body_template",
+            "text",
+            "{{body}}",
+            "Plain-text body, a template (same placeholders as the subject).",
+            label="Body",
+            editor="template",
+            max_length=65536,
+        ),
+    )
+
+    @classmethod
+    def extra_checks(cls, config: dict[str, Any]) -> list[Problem]:
+        problems: list[Problem] = []
+        if not config["to"]:
+            problems.append(("/to", "needs at least one address"))
+        for index, address in enumerate(config["to"]):
+            message = address_problem(address)
+            if message:
+                problems.append((f"/to/{index}", message))
+        message = address_problem(config["from_address"])
+        if message:
+            problems.append(("/from_address", message))
+        if any(c in config["subject"] for c in "\r\n"):
+            problems.append(("/subject", "must be one line"))
+        for name in ("subject", "body_template"):
+            message = template_problem(config[name], references=True)
+            if message:
+                problems.append((f"/{name}", message))
+        return problems

@@ -1,0 +1,190 @@
+"""Producer: emits events by hand, on a schedule or as steady load, from a templated sample."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from runtime.nodes.base import (
+    TEMPLATE_GENERATORS_HELP,
+    Field,
+    Kind,
+    Problem,
+    json_strings,
+    template_problem,
+)
+from runtime.nodes.rule import schedule_problem
+
+MAX_ATTRIBUTES = 10  # SQS user message attributes per message
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+# SQS MessageGroupId: alphanumerics and punctuation (semantics §1.9).
+_GROUP_ID = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]{1,128}")
+
+
+def attribute_problems(attributes: Any, pointer: str) -> list[Problem]:
+    """Message attributes as SQS/SNS accept them: ≤10 names to non-empty strings or numbers."""
+    if not isinstance(attributes, dict):
+        return [(pointer, "must be an object of name → value")]
+    problems: list[Problem] = []
+    if len(attributes) > MAX_ATTRIBUTES:
+        problems.append((pointer, f"must have at most {MAX_ATTRIBUTES} attributes"))
+    for name, value in attributes.items():
+        where = f"{pointer}/{name}"
+        if len(name) > 256 or not _ATTRIBUTE_NAME.fullmatch(name):
+            problems.append(
+                (
+                    where,
+                    "names are 1-256 of A-Z a-z 0-9 _ - . without leading, trailing or double dots",
+                )
+            )
+        elif name.lower().startswith(("aws.", "amazon.")):
+            problems.append((where, "names must not start with AWS. or Amazon."))
+        elif isinstance(value, bool) or not isinstance(value, str | int | float) or value == "":
+            problems.append((where, "must be a non-empty string or a number"))
+    return problems
+
+
+class Producer(Kind):
+    name = "producer"
+    label = "Producer"
+    group = "Producers"
+    icon = "▶"
+    description = (
+        "Emits events on demand, on a schedule or as steady load, from a templated sample."
+    )
+    models = "any event source"
+    has_input = False
+    feeds = frozenset(
+        {
+            "event_bus",
+            "queue",
+            "topic",
+            "stream",
+            "kafka_topic",
+            "broker",
+            "function",
+            "state_machine",
+        }
+    )
+    fields = (
+        Field(
+            "mode",
+            "choice",
+            "manual",
+            "manual: one event each time you press Send; schedule: one event per tick of the "
+            "schedule expression; load: a steady rate for a fixed duration after deploy.",
+            choices=("manual", "schedule", "load"),
+        ),
+        Field(
+            "body",
+            "json",
+            {"order_id": "{{uuid}}", "seq": "{{n}}", "status": "{{choice placed|paid|shipped}}"},
+            "The event body, a JSON sample. Strings may hold placeholders: "
+            + TEMPLATE_GENERATORS_HELP
+            + " A string that is exactly one {{n}} or {{int a b}} becomes a number.",
+            editor="template",
+        ),
+        Field(
+            "attributes",
+            "json",
+            {},
+            "Message attributes sent with each event (queues, topics, brokers): an object of "
+            "name → string or number, at most 10. Values may use the same placeholders.",
+        ),
+        Field(
+            "schedule",
+            "str",
+            "rate(1 minute)",
+            "schedule mode: rate(5 minutes) or cron(0 12 * * ? *) as in EventBridge (UTC, "
+            "at most once a minute).",
+            label="Schedule expression",
+            max_length=256,
+        ),
+        Field(
+            "rate",
+            "float",
+            10.0,
+            "load mode: events per second.",
+            minimum=0.01,
+            maximum=100000,
+            unit="events/s",
+        ),
+        Field(
+            "duration",
+            "int",
+            60,
+            "load mode: how long the load runs after deploy.",
+            minimum=1,
+            maximum=86400,
+            unit="s",
+        ),
+        Field(
+            "source",
+            "str",
+            "flowyard.producer",
+            "Event buses: the event's source field. Customer events must not start with aws.",
+            max_length=256,
+        ),
+        Field(
+            "detail_type",
+            "str",
+            "Sample Event",
+            "Event buses: the event's detail-type field, e.g. Order Placed.",
+            label="Detail type",
+            max_length=128,
+        ),
+        Field(
+            "message_group_id",
+            "str",
+            "",
+            "FIFO queues and topics: the message group (strict order within a group). May use "
+            "placeholders, e.g. customer-{{int 1 5}}. Required when a FIFO target is wired.",
+            label="Message group id",
+            max_length=128,
+        ),
+        Field(
+            "partition_key",
+            "str",
+            "",
+            "Streams and Kafka topics: the partition key (1-256 characters; equal keys keep "
+            "their order). May use placeholders. Empty: a random UUID per event.",
+            max_length=256,
+        ),
+    )
+
+    @classmethod
+    def extra_checks(cls, config: dict[str, Any]) -> list[Problem]:
+        problems: list[Problem] = []
+        for pointer, text in json_strings(config["body"], "/body"):
+            message = template_problem(text, generators=True)
+            if message:
+                problems.append((pointer, message))
+        problems.extend(attribute_problems(config["attributes"], "/attributes"))
+        if not problems:
+            for pointer, text in json_strings(config["attributes"], "/attributes"):
+                message = template_problem(text, generators=True)
+                if message:
+                    problems.append((pointer, message))
+        if config["mode"] == "schedule" or config["schedule"]:
+            if not config["schedule"]:
+                problems.append(("/schedule", "schedule mode needs a schedule expression"))
+            else:
+                message = schedule_problem(config["schedule"])
+                if message:
+                    problems.append(("/schedule", message))
+        if not config["source"]:
+            problems.append(("/source", "is required"))
+        elif config["source"].startswith("aws."):
+            problems.append(("/source", "must not start with aws. (reserved for AWS services)"))
+        if not config["detail_type"]:
+            problems.append(("/detail_type", "is required"))
+        for name in ("message_group_id", "partition_key"):
+            message = template_problem(config[name], generators=True)
+            if message:
+                problems.append((f"/{name}", message))
+        group = config["message_group_id"]
+        if group and "{{" not in group and not _GROUP_ID.fullmatch(group):
+            problems.append(
+                ("/message_group_id", "may hold only letters, digits and ASCII punctuation")
+            )
+        return problems
