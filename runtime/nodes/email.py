@@ -79,8 +79,12 @@ class Email(Kind):
             problems.append(("/from_address", message))
         if any(c in config["subject"] for c in "\r\n"):
             problems.append(("/subject", "must be one line"))
-        for name in ("subject", "body_template"):
-            message = template_problem(config[name], references=True)
-            if message:
-                problems.append((f"/{name}", message))
+        message = template_problem(config["subject"], references=True)
+        if message:
+            problems.append(("/subject", message))
         return problems
+
+    @classmethod
+    def semantic_checks(cls, config: dict[str, Any]) -> list[Problem]:
+        message = template_problem(config["body_template"], references=True)
+        return [("/body_template", message)] if message else []

@@ -84,6 +84,9 @@ class EventBus(Kind):
             problems.append(
                 ("/bus_name", "names starting with aws. are reserved for partner buses")
             )
-        if config["archive_pattern"] is not None:
-            problems.extend(pattern_problems(config["archive_pattern"], "/archive_pattern"))
         return problems
+
+    @classmethod
+    def semantic_checks(cls, config: dict[str, Any]) -> list[Problem]:
+        pattern = config["archive_pattern"]
+        return [] if pattern is None else pattern_problems(pattern, "/archive_pattern")

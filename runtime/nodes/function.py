@@ -192,6 +192,12 @@ class Function(Kind):
         for name in non_default(config, cls.fields, ("jsonata", "template")):
             if name != mode:
                 problems.append((f"/{name}", f"applies only when transform is {name}"))
+        return problems
+
+    @classmethod
+    def semantic_checks(cls, config: dict[str, Any]) -> list[Problem]:
+        problems: list[Problem] = []
+        mode = config["transform"]
         if mode == "jsonata":
             problems.extend(jsonata_problems(config["jsonata"], "/jsonata"))
         if mode == "template":

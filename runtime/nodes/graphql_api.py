@@ -109,11 +109,11 @@ class GraphqlApi(Kind):
         ),
         Field(
             "mutations",
-            "json",
-            {},
-            "Which node each mutation publishes to: an object of Mutation field name → node "
-            'id, e.g. {"createOrder": "orders-bus"}. The mutation\'s arguments become the '
-            "message body. Unmapped mutations resolve locally and only trigger subscriptions.",
+            "list",
+            [],
+            'Which node each mutation publishes to: entries like {"mutation": '
+            '"createOrder", "target": "orders-bus"}. The mutation\'s arguments become '
+            "the message body. Unmapped mutations resolve locally and only trigger subscriptions.",
             label="Mutation targets",
         ),
     )
@@ -121,28 +121,44 @@ class GraphqlApi(Kind):
     @classmethod
     def extra_checks(cls, config: dict[str, Any]) -> list[Problem]:
         problems: list[Problem] = []
-        errors, roots = schema_problems(config["schema"])
-        problems.extend(("/schema", error) for error in errors)
         seen: set[str] = set()
         for index, key in enumerate(config["api_keys"]):
+            where = f"/api_keys/{index}"
             if not isinstance(key, str) or not _API_KEY.fullmatch(key):
-                problems.append(
-                    (f"/api_keys/{index}", "must be 20-128 printable characters, no spaces")
-                )
+                problems.append((where, "must be 20-128 printable characters, no spaces"))
             elif key in seen:
-                problems.append((f"/api_keys/{index}", "is listed twice"))
+                problems.append((where, "is listed twice"))
             else:
                 seen.add(key)
         if config["api_keys"] and config["auth_mode"] != "API_KEY":
             problems.append(("/api_keys", "applies only when auth_mode is API_KEY"))
-        mutations = config["mutations"]
-        if not isinstance(mutations, dict):
-            problems.append(("/mutations", "must be an object of mutation name → node id"))
-            return problems
-        for name, target in mutations.items():
-            where = f"/mutations/{name}"
-            if not errors and name not in roots["Mutation"]:
-                problems.append((where, f"{name} is not a field of the Mutation type"))
-            elif not isinstance(target, str) or not target:
-                problems.append((where, "must be the id of a node"))
+        mapped: set[str] = set()
+        for index, entry in enumerate(config["mutations"]):
+            where = f"/mutations/{index}"
+            if not isinstance(entry, dict) or set(entry) != {"mutation", "target"}:
+                problems.append((where, "must be an object {mutation, target}"))
+                continue
+            mutation, target = entry["mutation"], entry["target"]
+            if not isinstance(mutation, str) or not mutation:
+                problems.append((f"{where}/mutation", "must name a Mutation field"))
+            elif mutation in mapped:
+                problems.append((f"{where}/mutation", f"{mutation} is mapped twice"))
+            else:
+                mapped.add(mutation)
+            if not isinstance(target, str) or not target:
+                problems.append((f"{where}/target", "must be the id of a node"))
         return problems
+
+    @classmethod
+    def semantic_checks(cls, config: dict[str, Any]) -> list[Problem]:
+        errors, roots = schema_problems(config["schema"])
+        if errors:
+            return [("/schema", error) for error in errors]
+        return [
+            (
+                f"/mutations/{index}/mutation",
+                f"{entry['mutation']} is not a field of the Mutation type",
+            )
+            for index, entry in enumerate(config["mutations"])
+            if isinstance(entry, dict) and entry.get("mutation") not in roots["Mutation"]
+        ]

@@ -155,10 +155,6 @@ class Producer(Kind):
     @classmethod
     def extra_checks(cls, config: dict[str, Any]) -> list[Problem]:
         problems: list[Problem] = []
-        for pointer, text in json_strings(config["body"], "/body"):
-            message = template_problem(text, generators=True)
-            if message:
-                problems.append((pointer, message))
         problems.extend(attribute_problems(config["attributes"], "/attributes"))
         if not problems:
             for pointer, text in json_strings(config["attributes"], "/attributes"):
@@ -187,4 +183,13 @@ class Producer(Kind):
             problems.append(
                 ("/message_group_id", "may hold only letters, digits and ASCII punctuation")
             )
+        return problems
+
+    @classmethod
+    def semantic_checks(cls, config: dict[str, Any]) -> list[Problem]:
+        problems: list[Problem] = []
+        for pointer, text in json_strings(config["body"], "/body"):
+            message = template_problem(text, generators=True)
+            if message:
+                problems.append((pointer, message))
         return problems

@@ -291,13 +291,16 @@ class Rule(Kind):
         pattern, schedule = config["event_pattern"], config["schedule_expression"]
         if pattern is None and not schedule:
             problems.append(("/event_pattern", "a rule needs an event pattern or a schedule"))
-        if pattern is not None:
-            problems.extend(pattern_problems(pattern, "/event_pattern"))
         if schedule:
             message = schedule_problem(schedule)
             if message:
                 problems.append(("/schedule_expression", message))
         return problems
+
+    @classmethod
+    def semantic_checks(cls, config: dict[str, Any]) -> list[Problem]:
+        pattern = config["event_pattern"]
+        return [] if pattern is None else pattern_problems(pattern, "/event_pattern")
 
     @classmethod
     def extra_edge_checks(cls, config: dict[str, Any]) -> list[Problem]:
@@ -319,12 +322,26 @@ class Rule(Kind):
         if mode == "input_path":
             problems.extend(_json_path_problems(config["input_path"], "/input_path"))
         if mode == "input_transformer":
-            problems.extend(_transformer_problems(config))
+            problems.extend(_paths_map_problems(config["input_paths_map"]))
         if config["partition_key_path"]:
             problems.extend(
                 _json_path_problems(config["partition_key_path"], "/partition_key_path")
             )
         return problems
+
+    @classmethod
+    def semantic_edge_checks(cls, config: dict[str, Any]) -> list[Problem]:
+        if config["input_mode"] != "input_transformer":
+            return []
+        template, paths = config["input_template"], config["input_paths_map"]
+        if not template:
+            return [("/input_template", "an input transformer needs a template")]
+        names = set(paths) if isinstance(paths, dict) else set()
+        return [
+            ("/input_template", f"InputTemplate contains invalid placeholder {placeholder}.")
+            for placeholder in re.findall(r"<([^<>\s]+)>", template)
+            if placeholder not in names and placeholder not in PREDEFINED_PLACEHOLDERS
+        ]
 
 
 def _json_path_problems(path: str, pointer: str) -> list[Problem]:
@@ -335,9 +352,8 @@ def _json_path_problems(path: str, pointer: str) -> list[Problem]:
     return []
 
 
-def _transformer_problems(config: dict[str, Any]) -> list[Problem]:
+def _paths_map_problems(paths: Any) -> list[Problem]:
     problems: list[Problem] = []
-    paths = config["input_paths_map"]
     if not isinstance(paths, dict):
         return [("/input_paths_map", "must be an object of name → JSONPath")]
     if len(paths) > MAX_INPUT_PATHS:
@@ -350,12 +366,4 @@ def _transformer_problems(config: dict[str, Any]) -> list[Problem]:
             problems.append((where, "must be a JSONPath string"))
         else:
             problems.extend(_json_path_problems(path, where))
-    template = config["input_template"]
-    if not template:
-        problems.append(("/input_template", "an input transformer needs a template"))
-    for placeholder in re.findall(r"<([^<>\s]+)>", template):
-        if placeholder not in paths and placeholder not in PREDEFINED_PLACEHOLDERS:
-            problems.append(
-                ("/input_template", f"InputTemplate contains invalid placeholder {placeholder}.")
-            )
     return problems

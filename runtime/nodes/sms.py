@@ -75,9 +75,11 @@ class Sms(Kind):
             problems.append(
                 ("/sender_id", "must be 1-11 letters and digits with at least one letter")
             )
-        if not config["message_template"]:
-            problems.append(("/message_template", "is required"))
-        message = template_problem(config["message_template"], references=True)
-        if message:
-            problems.append(("/message_template", message))
         return problems
+
+    @classmethod
+    def semantic_checks(cls, config: dict[str, Any]) -> list[Problem]:
+        if not config["message_template"]:
+            return [("/message_template", "is required")]
+        message = template_problem(config["message_template"], references=True)
+        return [("/message_template", message)] if message else []

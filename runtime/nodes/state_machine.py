@@ -65,9 +65,15 @@ class StateMachine(Kind):
 
     @classmethod
     def extra_checks(cls, config: dict[str, Any]) -> list[Problem]:
+        if not isinstance(config["definition"], dict):
+            return [("/definition", "must be an object with StartAt and States")]
+        return []
+
+    @classmethod
+    def semantic_checks(cls, config: dict[str, Any]) -> list[Problem]:
         definition = config["definition"]
         if not isinstance(definition, dict):
-            return [("/definition", "must be an object with StartAt and States")]
+            return []
         size = len(json.dumps(definition, ensure_ascii=False))
         if size > MAX_DEFINITION_CHARS:
             return [("/definition", f"must be at most {MAX_DEFINITION_CHARS} characters")]
@@ -105,6 +111,8 @@ def asl_problems(definition: dict[str, Any]) -> list[Problem]:
 def _as_problem(error: Any) -> Problem:
     if isinstance(error, tuple | list) and len(error) == 2:
         path, message = error
+    elif isinstance(error, dict):
+        path, message = error.get("path", ""), error.get("message", error)
     else:
         path = getattr(error, "path", getattr(error, "pointer", ""))
         message = getattr(error, "message", None) or str(error)

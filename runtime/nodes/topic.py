@@ -207,7 +207,7 @@ class Topic(Kind):
         return problems
 
     @classmethod
-    def extra_edge_checks(cls, config: dict[str, Any]) -> list[Problem]:
+    def semantic_edge_checks(cls, config: dict[str, Any]) -> list[Problem]:
         policy = config["filter_policy"]
         if policy is None:
             return []

@@ -118,10 +118,12 @@ class Webhook(Kind):
                     problems.append((where, "must be a string on one line"))
         if not config["content_type"]:
             problems.append(("/content_type", "is required"))
-        message = template_problem(config["body_template"], references=True)
-        if message:
-            problems.append(("/body_template", message))
         return problems
+
+    @classmethod
+    def semantic_checks(cls, config: dict[str, Any]) -> list[Problem]:
+        message = template_problem(config["body_template"], references=True)
+        return [("/body_template", message)] if message else []
 
 
 def url_problem(url: str) -> str | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from runtime.nodes.event_bus import EventBus
-from tests.runtime.nodes import problems
+from tests.runtime.nodes import lint, problems
 
 
 def test_defaults_are_the_default_bus_with_a_one_mib_entry_limit() -> None:
@@ -44,7 +44,8 @@ def test_limits_of_the_entry_size_and_the_archive() -> None:
     }
 
 
-def test_an_archive_pattern_must_be_a_valid_event_pattern() -> None:
-    assert problems(EventBus, archive_enabled=True, archive_pattern={"source": ["a"]}) == {}
-    found = problems(EventBus, archive_pattern={"source": "a"})
+def test_the_linter_checks_the_archive_pattern() -> None:
+    assert lint(EventBus, archive_enabled=True, archive_pattern={"source": ["a"]}) == {}
+    assert problems(EventBus, archive_pattern={"source": "a"}) == {}
+    found = lint(EventBus, archive_pattern={"source": "a"})
     assert found and all(pointer.startswith("/archive_pattern") for pointer in found)

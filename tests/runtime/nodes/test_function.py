@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from runtime.nodes.function import Function
-from tests.runtime.nodes import problems
+from tests.runtime.nodes import lint, problems
 
 
 def test_defaults_follow_lambda() -> None:
@@ -40,20 +40,21 @@ def test_each_limit_is_enforced(name: str, value: float, message: str) -> None:
 
 
 def test_a_jsonata_transform_needs_a_valid_expression() -> None:
-    assert problems(Function, transform="jsonata") == {
+    assert problems(Function, transform="jsonata") == {}
+    assert lint(Function, transform="jsonata") == {
         "/jsonata": "a JSONata transform needs an expression"
     }
-    assert problems(Function, transform="jsonata", jsonata='{"id": order.id}') == {}
-    found = problems(Function, transform="jsonata", jsonata="$.a +")
+    assert lint(Function, transform="jsonata", jsonata='{"id": order.id}') == {}
+    found = lint(Function, transform="jsonata", jsonata="$.a +")
     assert list(found) == ["/jsonata"] and found["/jsonata"].startswith("is not valid JSONata")
 
 
 def test_a_template_transform_needs_a_valid_template() -> None:
-    assert problems(Function, transform="template") == {
+    assert lint(Function, transform="template") == {
         "/template": "a template transform needs a template"
     }
-    assert problems(Function, transform="template", template='{"id": "{{body.id}}"}') == {}
-    assert problems(Function, transform="template", template="{{n}}") == {
+    assert lint(Function, transform="template", template='{"id": "{{body.id}}"}') == {}
+    assert lint(Function, transform="template", template="{{n}}") == {
         "/template": "unknown placeholder {{n}}"
     }
 

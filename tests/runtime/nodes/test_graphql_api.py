@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from runtime.nodes.graphql_api import GraphqlApi
-from tests.runtime.nodes import problems
+from tests.runtime.nodes import lint, problems
 
 
 def test_defaults_are_an_orders_schema_with_api_key_auth() -> None:
@@ -14,33 +14,43 @@ def test_a_graphql_api_has_no_input() -> None:
     assert GraphqlApi.feeds == {"event_bus", "queue", "topic", "function", "state_machine"}
 
 
+def mapping(mutation: str, target: str = "orders-bus") -> dict[str, str]:
+    return {"mutation": mutation, "target": target}
+
+
 def test_mutations_map_to_nodes() -> None:
-    assert problems(GraphqlApi, mutations={"createOrder": "orders-bus"}) == {}
-    assert problems(GraphqlApi, mutations={"deleteOrder": "orders-bus"}) == {
-        "/mutations/deleteOrder": "deleteOrder is not a field of the Mutation type"
-    }
-    assert problems(GraphqlApi, mutations={"createOrder": ""}) == {
-        "/mutations/createOrder": "must be the id of a node"
+    assert lint(GraphqlApi, mutations=[mapping("createOrder")]) == {}
+    assert problems(GraphqlApi, mutations=[mapping("createOrder", "")]) == {
+        "/mutations/0/target": "must be the id of a node"
     }
     assert problems(GraphqlApi, mutations=["createOrder"]) == {
-        "/mutations": "must be an object of mutation name → node id"
+        "/mutations/0": "must be an object {mutation, target}"
+    }
+    assert problems(GraphqlApi, mutations=[mapping("createOrder"), mapping("createOrder")]) == {
+        "/mutations/1/mutation": "createOrder is mapped twice"
+    }
+
+
+def test_the_linter_reports_mutations_missing_from_the_schema() -> None:
+    assert problems(GraphqlApi, mutations=[mapping("deleteOrder")]) == {}
+    assert lint(GraphqlApi, mutations=[mapping("deleteOrder")]) == {
+        "/mutations/0/mutation": "deleteOrder is not a field of the Mutation type"
     }
 
 
 def test_the_schema_needs_a_query_type_and_balanced_braces() -> None:
-    assert problems(GraphqlApi, schema="type Mutation { a: Int }") == {
+    assert problems(GraphqlApi, schema="type Mutation { a: Int }") == {}
+    assert lint(GraphqlApi, schema="type Mutation { a: Int }") == {
         "/schema": "the schema needs a Query type"
     }
-    assert problems(GraphqlApi, schema="type Query { a: Int ") == {
-        "/schema": "braces are unbalanced"
-    }
+    assert lint(GraphqlApi, schema="type Query { a: Int ") == {"/schema": "braces are unbalanced"}
 
 
 def test_subscriptions_must_name_existing_mutations() -> None:
     schema = (
         'type Query { a: Int }\ntype Subscription { s: Int @aws_subscribe(mutations: ["nope"]) }'
     )
-    assert problems(GraphqlApi, schema=schema) == {
+    assert lint(GraphqlApi, schema=schema) == {
         "/schema": "@aws_subscribe names nope, which is not a Mutation field"
     }
 

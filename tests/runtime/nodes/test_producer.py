@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from runtime.nodes.producer import Producer
-from tests.runtime.nodes import problems
+from tests.runtime.nodes import lint, problems
 
 
 def test_defaults_send_a_templated_sample_by_hand() -> None:
@@ -24,7 +24,8 @@ def test_a_producer_has_no_input_and_feeds_buffers_routers_and_compute() -> None
 
 
 def test_unknown_placeholders_in_the_body_are_reported_with_their_pointer() -> None:
-    assert problems(Producer, body={"a": ["{{n}}", "{{nope}}"]}) == {
+    assert problems(Producer, body={"a": ["{{n}}", "{{nope}}"]}) == {}
+    assert lint(Producer, body={"a": ["{{n}}", "{{nope}}"]}) == {
         "/body/a/1": "unknown placeholder {{nope}}"
     }
 

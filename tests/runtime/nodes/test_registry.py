@@ -62,6 +62,8 @@ def test_every_default_config_and_edge_config_validates(name: str) -> None:
     assert kind.check_config({}) == []
     assert kind.check_config(kind.defaults()) == []
     assert kind.check_edge_config({}) == []
+    assert kind.semantic_checks(kind.defaults()) == []
+    assert kind.semantic_edge_checks(kind.edge_defaults()) == []
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import sys
+import types
+from typing import Any
+
 import pytest
 
 from runtime.nodes.rule import Rule, schedule_problem
-from tests.runtime.nodes import edge_problems, problems
+from tests.runtime.nodes import edge_lint, edge_problems, lint, problems
 
 
 def test_defaults_match_every_event_and_retry_like_eventbridge() -> None:
@@ -40,20 +44,25 @@ def test_a_rule_needs_a_pattern_or_a_schedule() -> None:
     assert problems(Rule, schedule_expression="rate(5 minutes)") == {}
 
 
+def test_a_half_written_pattern_loads_and_the_linter_reports_it() -> None:
+    assert problems(Rule, event_pattern={"source": "x"}) == {}
+    assert lint(Rule, event_pattern={"source": "x"})
+
+
 def test_patterns_must_be_objects_with_array_leaves() -> None:
-    assert problems(Rule, event_pattern=["a"]) == {
+    assert lint(Rule, event_pattern=["a"]) == {
         "/event_pattern": "Event pattern is not valid. Reason: Filter is not an object"
     }
-    found = problems(Rule, event_pattern={"detail": {"state": "running"}})
+    found = lint(Rule, event_pattern={"detail": {"state": "running"}})
     assert found and all(pointer.startswith("/event_pattern") for pointer in found)
-    found = problems(Rule, event_pattern={"source": []})
+    found = lint(Rule, event_pattern={"source": []})
     assert found and all(pointer.startswith("/event_pattern") for pointer in found)
-    assert problems(Rule, event_pattern={"detail": {"n": [{"numeric": [">", 1]}]}}) == {}
+    assert lint(Rule, event_pattern={"detail": {"n": [{"numeric": [">", 1]}]}}) == {}
 
 
 def test_patterns_longer_than_2048_characters_are_refused() -> None:
     pattern = {"source": ["x" * 2100]}
-    assert problems(Rule, event_pattern=pattern) == {
+    assert lint(Rule, event_pattern=pattern) == {
         "/event_pattern": "must be at most 2048 characters, is 2115"
     }
 
@@ -140,14 +149,18 @@ def test_input_transformer_placeholders_must_be_mapped_or_predefined() -> None:
         "input_paths_map": {"s": "$.detail.state"},
         "input_template": '{"state": <s>, "rule": "<aws.events.rule-name>"}',
     }
-    assert edge_problems(Rule, **config) == {}
+    assert edge_lint(Rule, **config) == {}
     config["input_template"] = '{"state": <nope>}'
-    assert edge_problems(Rule, **config) == {
+    assert edge_problems(Rule, **config) == {}
+    assert edge_lint(Rule, **config) == {
         "/input_template": "InputTemplate contains invalid placeholder nope."
     }
 
 
 def test_input_paths_map_is_bounded_and_reserves_aws_names() -> None:
+    assert edge_lint(Rule, input_mode="input_transformer") == {
+        "/input_template": "an input transformer needs a template"
+    }
     many = {f"v{i}": "$.detail" for i in range(101)}
     found = edge_problems(
         Rule, input_mode="input_transformer", input_paths_map=many, input_template="<v1>"
@@ -167,4 +180,23 @@ def test_input_paths_map_is_bounded_and_reserves_aws_names() -> None:
 def test_fifo_group_ids_are_limited_to_128_characters() -> None:
     assert edge_problems(Rule, message_group_id="g" * 129) == {
         "/message_group_id": "must be at most 128 characters"
+    }
+
+
+def test_the_shared_pattern_compiler_is_used_when_available(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    patterns = types.ModuleType("runtime.patterns")
+
+    class PatternError(Exception):
+        pass
+
+    def compile_pattern(pattern: dict[str, Any]) -> None:
+        raise PatternError("Event pattern is not valid. Reason: Unrecognized match type NUMERIC")
+
+    patterns.PatternError = PatternError  # type: ignore[attr-defined]
+    patterns.compile_pattern = compile_pattern  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "runtime.patterns", patterns)
+    assert lint(Rule, event_pattern={"a": [{"NUMERIC": ["=", 5]}]}) == {
+        "/event_pattern": "Event pattern is not valid. Reason: Unrecognized match type NUMERIC"
     }

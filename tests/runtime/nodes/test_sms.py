@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from runtime.nodes.sms import Sms
-from tests.runtime.nodes import problems
+from tests.runtime.nodes import lint, problems
 
 
 def test_defaults_text_the_body_to_a_reserved_number() -> None:
@@ -29,8 +29,8 @@ def test_sender_ids_are_up_to_eleven_alphanumerics_with_a_letter() -> None:
 
 
 def test_the_message_is_a_template_of_at_most_1600_characters() -> None:
-    assert problems(Sms, message_template="Order {{body.id}} shipped") == {}
+    assert lint(Sms, message_template="Order {{body.id}} shipped") == {}
     assert problems(Sms, message_template="x" * 1601) == {
         "/message_template": "must be at most 1600 characters"
     }
-    assert problems(Sms, message_template="") == {"/message_template": "is required"}
+    assert lint(Sms, message_template="") == {"/message_template": "is required"}

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from runtime.nodes.state_machine import StateMachine
-from tests.runtime.nodes import problems
+from tests.runtime.nodes import lint, problems
 
 
 def task(resource: str) -> dict[str, Any]:
@@ -22,7 +24,8 @@ def test_a_state_machine_feeds_the_same_kinds_as_a_function() -> None:
 
 
 def test_a_definition_without_states_is_refused_under_definition() -> None:
-    found = problems(StateMachine, definition={"StartAt": "X"})
+    assert problems(StateMachine, definition={"StartAt": "X"}) == {}
+    found = lint(StateMachine, definition={"StartAt": "X"})
     assert found and all(pointer.startswith("/definition") for pointer in found)
     assert problems(StateMachine, definition="Pass") == {
         "/definition": "must be an object with StartAt and States"
@@ -31,17 +34,17 @@ def test_a_definition_without_states_is_refused_under_definition() -> None:
 
 def test_start_at_must_name_a_state() -> None:
     definition = {"StartAt": "Nope", "States": {"P": {"Type": "Pass", "End": True}}}
-    found = problems(StateMachine, definition=definition)
+    found = lint(StateMachine, definition=definition)
     assert found and all(pointer.startswith("/definition") for pointer in found)
 
 
 def test_express_machines_cannot_wait_for_callbacks_or_sync_tasks() -> None:
     resource = "arn:aws:states:::states:startExecution.sync"
-    found = problems(StateMachine, type="EXPRESS", definition=task(resource))
+    found = lint(StateMachine, type="EXPRESS", definition=task(resource))
     assert found["/definition/States/T/Resource"] == (
         "EXPRESS machines cannot use .sync or .waitForTaskToken tasks"
     )
-    assert "/definition/States/T/Resource" not in problems(StateMachine, definition=task(resource))
+    assert "/definition/States/T/Resource" not in lint(StateMachine, definition=task(resource))
 
 
 def test_the_query_language_must_agree_with_the_definition() -> None:
@@ -50,12 +53,24 @@ def test_the_query_language_must_agree_with_the_definition() -> None:
         "StartAt": "P",
         "States": {"P": {"Type": "Pass", "End": True}},
     }
-    assert problems(StateMachine, definition=definition) == {
+    assert lint(StateMachine, definition=definition) == {
         "/query_language": "the definition's QueryLanguage is JSONata"
     }
-    assert problems(StateMachine, definition=definition, query_language="JSONata") == {}
+    assert lint(StateMachine, definition=definition, query_language="JSONata") == {}
 
 
 def test_type_and_logging_choices_are_checked() -> None:
     assert problems(StateMachine, type="FAST") == {"/type": "must be one of 'STANDARD', 'EXPRESS'"}
     assert problems(StateMachine, log_level="ALL") == {}
+
+
+def test_errors_of_the_shared_asl_validator_are_reported_under_definition(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import runtime.asl
+
+    def validate(definition: dict[str, Any]) -> list[tuple[str, str]]:
+        return [("/States/P/Next", "names 'Q', which is not a state")]
+
+    monkeypatch.setattr(runtime.asl, "validate", validate, raising=False)
+    assert lint(StateMachine) == {"/definition/States/P/Next": "names 'Q', which is not a state"}

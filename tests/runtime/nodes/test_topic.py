@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import sys
+import types
+from typing import Any
+
+import pytest
+
 from runtime.nodes.topic import Topic
-from tests.runtime.nodes import edge_problems, problems
+from tests.runtime.nodes import edge_lint, problems
 
 
 def test_defaults_are_a_standard_topic_with_the_default_http_policy() -> None:
@@ -54,30 +60,50 @@ def test_the_retry_schedule_must_end_within_an_hour() -> None:
 
 def test_a_subscription_receives_everything_by_default() -> None:
     assert Topic.check_edge_config({}) == []
+    assert Topic.semantic_edge_checks(Topic.edge_defaults()) == []
     assert Topic.edge_defaults()["filter_policy"] is None
 
 
 def test_a_valid_filter_policy_is_accepted() -> None:
     policy = {"price": [{"numeric": [">", 0, "<=", 100]}], "event": ["order_placed"]}
-    assert edge_problems(Topic, filter_policy=policy) == {}
+    assert edge_lint(Topic, filter_policy=policy) == {}
 
 
 def test_filter_policies_are_objects_with_at_most_five_keys() -> None:
-    found = edge_problems(Topic, filter_policy=["a"])
+    found = edge_lint(Topic, filter_policy=["a"])
     assert list(found) == ["/filter_policy"]
     six = {f"k{i}": ["x"] for i in range(6)}
-    found = edge_problems(Topic, filter_policy=six)
+    found = edge_lint(Topic, filter_policy=six)
     assert list(found) == ["/filter_policy"] and "5 keys" in found["/filter_policy"]
 
 
 def test_attribute_policies_cannot_nest_but_body_policies_can() -> None:
     nested = {"order": {"status": ["paid"]}}
-    found = edge_problems(Topic, filter_policy=nested)
+    found = edge_lint(Topic, filter_policy=nested)
     assert found and all(pointer.startswith("/filter_policy") for pointer in found)
-    assert edge_problems(Topic, filter_policy=nested, filter_policy_scope="MessageBody") == {}
+    assert edge_lint(Topic, filter_policy=nested, filter_policy_scope="MessageBody") == {}
 
 
 def test_too_many_combinations_are_too_complex() -> None:
     policy = {key: ["1", "2", "3", "4"] for key in "abc"} | {"d": ["1", "2", "3"]}
-    found = edge_problems(Topic, filter_policy=policy)
+    found = edge_lint(Topic, filter_policy=policy)
     assert list(found) == ["/filter_policy"] and "too complex" in found["/filter_policy"]
+
+
+def test_the_shared_filter_policy_compiler_gets_the_scope(monkeypatch: pytest.MonkeyPatch) -> None:
+    patterns = types.ModuleType("runtime.patterns")
+    seen: list[str] = []
+
+    class FilterPolicyError(Exception):
+        pass
+
+    def compile_filter_policy(policy: dict[str, Any], scope: str) -> None:
+        seen.append(scope)
+        raise FilterPolicyError("Filter policy is too complex")
+
+    patterns.FilterPolicyError = FilterPolicyError  # type: ignore[attr-defined]
+    patterns.compile_filter_policy = compile_filter_policy  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "runtime.patterns", patterns)
+    found = edge_lint(Topic, filter_policy={"a": ["x"]}, filter_policy_scope="MessageBody")
+    assert found == {"/filter_policy": "Filter policy is too complex"}
+    assert seen == ["MessageBody"]

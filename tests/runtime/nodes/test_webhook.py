@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from runtime.nodes.webhook import Webhook
-from tests.runtime.nodes import problems
+from tests.runtime.nodes import lint, problems
 
 
 def test_defaults_post_to_an_example_url() -> None:
@@ -57,7 +57,5 @@ def test_headers_are_strings_and_cannot_override_transport_headers() -> None:
 
 
 def test_the_body_template_is_checked() -> None:
-    assert problems(Webhook, body_template='{"id": "{{id}}"}') == {}
-    assert problems(Webhook, body_template="{{n}}") == {
-        "/body_template": "unknown placeholder {{n}}"
-    }
+    assert lint(Webhook, body_template='{"id": "{{id}}"}') == {}
+    assert lint(Webhook, body_template="{{n}}") == {"/body_template": "unknown placeholder {{n}}"}
