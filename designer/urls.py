@@ -1,0 +1,30 @@
+from django.urls import path
+
+from designer import views
+
+app_name = "designer"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("topologies/new/", views.create, name="create"),
+    path("topologies/import/", views.import_document, name="import"),
+    path("topologies/<int:pk>/", views.editor, name="editor"),
+    path("topologies/<int:pk>/document/", views.document, name="document"),
+    path("topologies/<int:pk>/export.json", views.export_json, name="export-json"),
+    path("topologies/<int:pk>/lint/", views.lint, name="lint"),
+    path("topologies/<int:pk>/rename/", views.rename, name="rename"),
+    path("topologies/<int:pk>/duplicate/", views.duplicate, name="duplicate"),
+    path("topologies/<int:pk>/delete/", views.delete, name="delete"),
+    path("topologies/<int:pk>/revisions/", views.revisions, name="revisions"),
+    path("topologies/<int:pk>/revisions/diff/", views.revision_diff, name="revision-diff"),
+    path(
+        "topologies/<int:pk>/revisions/<int:number>/",
+        views.revision_document,
+        name="revision",
+    ),
+    path(
+        "topologies/<int:pk>/revisions/<int:number>/restore/",
+        views.restore,
+        name="restore",
+    ),
+]

@@ -1,0 +1,80 @@
+"""Shared fixtures: personas (alice owns, bob is shared with, carol is a stranger), builders,
+and the live ASGI server plus system Chromium for browser tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import pytest
+
+# Playwright's sync API runs an event loop in the main thread; Django must still allow ORM calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def chromium_path() -> str:
+    """The system Chromium; a browser test without one fails rather than skips."""
+    configured = os.environ.get("CHROMIUM_PATH")
+    found = configured or shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(found):
+        pytest.fail(
+            f"Chromium not found at {found}: install the Debian package `chromium` "
+            "(.ci/run does) or set CHROMIUM_PATH"
+        )
+    return found
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_type_launch_args, "executable_path": chromium_path(), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def asgi_live_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
+    """daphne serving the project's ASGI app in a child process (pytest-django's is WSGI-only)."""
+    from channels.testing.live import make_application, set_database_connection
+    from daphne.testing import DaphneProcess
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    process = DaphneProcess(
+        "127.0.0.1",
+        partial(make_application, static_wrapper=ASGIStaticFilesHandler),
+        setup=set_database_connection,
+    )
+    with django_db_blocker.unblock():
+        process.start()
+    if not process.ready.wait(timeout=20):
+        process.terminate()
+        raise RuntimeError("daphne did not start")
+    yield f"http://127.0.0.1:{process.port.value}"
+    process.terminate()
+    process.join(timeout=10)
+
+
+@pytest.fixture
+def alice(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("alice", password="alice-password-1")
+
+
+@pytest.fixture
+def bob(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("bob", password="bob-password-1")
+
+
+@pytest.fixture
+def carol(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("carol", password="carol-password-1")
