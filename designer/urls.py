@@ -1,6 +1,6 @@
 from django.urls import path
 
-from designer import views
+from designer import share_views, views
 
 app_name = "designer"
 
@@ -26,5 +26,16 @@ urlpatterns = [
         "topologies/<int:pk>/revisions/<int:number>/restore/",
         views.restore,
         name="restore",
+    ),
+]
+
+# Sharing lives in its own module; the owner manages who may read or edit.
+urlpatterns += [
+    path("topologies/<int:pk>/sharing/", share_views.sharing, name="sharing"),
+    path("topologies/<int:pk>/sharing/add/", share_views.share, name="share"),
+    path(
+        "topologies/<int:pk>/sharing/<int:user_id>/remove/",
+        share_views.unshare,
+        name="unshare",
     ),
 ]
