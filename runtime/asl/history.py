@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from runtime.asl.errors import RUNTIME, ExecutionFailure
@@ -44,6 +45,7 @@ class HistoryLimitExceeded(ExecutionFailure):
         )
 
 
+@lru_cache(maxsize=256)
 def details_key(event_type: str) -> str:
     for suffix, key in _SHARED_DETAILS.items():
         if event_type.endswith("State" + suffix):

@@ -35,6 +35,8 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/StepFunctionsExecutionRole"
 
+YIELD_EVERY = 32
+
 Transition = tuple[str | None, Any]
 
 
@@ -146,6 +148,7 @@ class ExecutionRun:
         self._stop_reason: tuple[str | None, str | None] = (None, None)
         self.status = ExecutionStatus.RUNNING
         self.execution_context: dict[str, Any] = {}
+        self.transitions = 0
 
     def stop(self, error: str | None = None, cause: str | None = None) -> None:
         """Abort the execution (StopExecution): it ends ABORTED with this error and cause."""
@@ -259,6 +262,10 @@ class ExecutionRun:
         states = scope["States"]
         name = scope["StartAt"]
         while True:
+            self.transitions += 1
+            if self.transitions % YIELD_EVERY == 0:
+                # A long run of Pass/Choice states never suspends: let other tasks (and stop()) in.
+                await asyncio.sleep(0)
             state = states[name]
             visit = self.enter(name, state, data, frame)
             try:
@@ -302,6 +309,7 @@ class Visit:
         self.retry_count = 0
         self.task_token: str | None = None
         self.map_item: tuple[int, Any] | None = None
+        self._entered_text: str | None = None
 
     # --- history -------------------------------------------------------------------------
 
@@ -348,10 +356,12 @@ class Visit:
     # --- context object and scopes ---------------------------------------------------------
 
     def context(self) -> dict[str, Any]:
+        if self._entered_text is None:
+            self._entered_text = format_timestamp(self.entered_time)
         context: dict[str, Any] = {
             "Execution": self.run.execution_context,
             "State": {
-                "EnteredTime": format_timestamp(self.entered_time),
+                "EnteredTime": self._entered_text,
                 "Name": self.name,
                 "RetryCount": self.retry_count,
             },

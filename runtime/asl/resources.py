@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from runtime.asl.concurrency import race
 from runtime.asl.errors import HEARTBEAT_TIMEOUT, TASK_FAILED, TaskError
+from runtime.clock import Clock
 
 Handler = Callable[..., Any | Awaitable[Any]]
 
@@ -119,22 +120,24 @@ class TaskTokens:
             raise KeyError(f"TaskTimedOut: the task token is not pending: {token}")
         return future
 
-    async def wait(self, token: str, heartbeat: float | None, sleep: Sleep) -> Any:
-        """The callback result; raises TaskError(States.HeartbeatTimeout) when heartbeats stop."""
+    async def wait(self, token: str, heartbeat: float | None, clock: Clock) -> Any:
+        """The callback result; raises TaskError(States.HeartbeatTimeout) when heartbeats stop.
+
+        Each heartbeat restarts the HeartbeatSeconds countdown.
+        """
         future = self._results[token]
         if heartbeat is None:
             return await future
         beat = self._heartbeats[token]
         while True:
-            winner, result = await race(lambda: _settled(future), lambda: sleep(heartbeat))
+            winner, result = await race(
+                lambda: _settled(future), beat.wait, lambda: clock.sleep(heartbeat)
+            )
             if winner == 0:
                 return result
-            if not beat.is_set():
+            if winner == 2:
                 raise TaskError(HEARTBEAT_TIMEOUT, "The task did not send a heartbeat in time.")
-            beat.clear()
-
-
-Sleep = Callable[[float], Awaitable[None]]
+            beat.clear()  # a heartbeat arrived: the countdown starts again
 
 
 async def _settled(future: asyncio.Future[Any]) -> Any:

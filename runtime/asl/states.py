@@ -316,7 +316,7 @@ async def _call_resource(
         return submitted
     details = {**_resource_details(kind), "output": to_json(submitted)}
     visit.event("TaskSubmitted", {**details, "outputDetails": {"truncated": False}})
-    return await run.tokens.wait(token, heartbeat, run.clock.sleep)
+    return await run.tokens.wait(token, heartbeat, run.clock)
 
 
 def _copy(payload: Any) -> Any:
