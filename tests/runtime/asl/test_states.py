@@ -631,3 +631,38 @@ def test_a_jsonata_state_can_follow_a_jsonpath_state():
 
 def test_executions_succeed_status_enum_compares_to_strings():
     assert ExecutionStatus.SUCCEEDED == "SUCCEEDED"
+
+
+def test_an_item_reader_gets_its_items_from_the_resources():
+    reader_arn = "arn:aws:states:::s3:getObject"
+    resources = MockResources({reader_arn: [returns([{"id": 1}, {"id": 2}, {"id": 3}])]})
+    definition = map_state(
+        ItemReader={
+            "Resource": reader_arn,
+            "ReaderConfig": {"InputType": "JSON", "MaxItems": 2},
+            "Parameters": {"Bucket": "b", "Key.$": "$.key"},
+        }
+    )
+    execution = run(definition, {"key": "items.json"}, resources=resources)
+    assert execution.output == [{"id": 1}, {"id": 2}]
+    assert resources.payloads(reader_arn) == [
+        {"Bucket": "b", "Key": "items.json", "ReaderConfig": {"InputType": "JSON", "MaxItems": 2}}
+    ]
+
+
+def test_a_failing_item_reader_fails_the_map():
+    execution = run(map_state(ItemReader={"Resource": "arn:aws:states:::s3:getObject"}))
+    assert execution.error == "States.ItemReaderFailed"
+
+
+def test_an_item_batcher_groups_selected_items():
+    definition = map_state(
+        ItemSelector={"v.$": "$$.Map.Item.Value"},
+        ItemBatcher={"MaxItemsPerBatch": 2, "BatchInput": {"job.$": "$.job"}},
+        ItemsPath="$.xs",
+    )
+    execution = run(definition, {"job": "j1", "xs": [1, 2, 3]})
+    assert execution.output == [
+        {"Items": [{"v": 1}, {"v": 2}], "BatchInput": {"job": "j1"}},
+        {"Items": [{"v": 3}], "BatchInput": {"job": "j1"}},
+    ]
