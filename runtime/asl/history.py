@@ -31,6 +31,12 @@ _WITHOUT_DETAILS = frozenset(
         "ParallelStateSucceeded",
         "ParallelStateFailed",
         "ParallelStateAborted",
+        "PassStateAborted",
+        "TaskStateAborted",
+        "ChoiceStateAborted",
+        "WaitStateAborted",
+        "SucceedStateAborted",
+        "FailStateAborted",
     }
 )
 

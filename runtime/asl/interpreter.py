@@ -111,6 +111,10 @@ class Frame:
         return Frame(self.variables.new_child(), last_event)
 
 
+class InvalidExecutionInput(ValueError):
+    """StartExecution refused the input (AWS error InvalidExecutionInput)."""
+
+
 class _Stopped(Exception):
     pass
 
@@ -135,7 +139,12 @@ class ExecutionRun:
         max_history_events: int = DEFAULT_MAX_EVENTS,
     ) -> None:
         self.machine = machine
-        self.input = {} if input is None else json.loads(to_json(input))
+        text = "{}" if input is None else to_json(input)
+        if len(text.encode()) > DATA_LIMIT_BYTES:
+            raise InvalidExecutionInput(
+                f"The execution input is larger than {DATA_LIMIT_BYTES} bytes (UTF-8)."
+            )
+        self.input = json.loads(text)
         self.clock = clock or ManualClock()
         self.resources: Resources = resources or NoResources()
         self.tokens = tokens or TaskTokens()
@@ -272,6 +281,10 @@ class ExecutionRun:
                 next_name, data = await HANDLERS[state["Type"]](visit, data)
             except ExecutionFailure as failure:
                 visit.stamp(failure)
+                raise
+            except asyncio.CancelledError:
+                # A sibling branch failed or the execution was stopped while this state ran.
+                self.history.add(f"{state['Type']}StateAborted", frame.last_event, final=True)
                 raise
             if next_name is None:
                 return data

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-import jsonata
 from jsonata.functions import Functions
 from jsonata.jsonata import Jsonata
 from jsonata.utils import Utils
@@ -25,6 +24,10 @@ from runtime.asl.payload import to_json
 
 JSONATA = "JSONata"
 JSONPATH = "JSONPath"
+
+
+class FunctionError(ValueError):
+    """An AWS-provided JSONata function ($partition, $range, ...) rejected its arguments."""
 
 
 class UndefinedResult(Exception):
@@ -176,34 +179,34 @@ def _sequence(items: list[Any]) -> list[Any]:
 
 def _partition(array: Any, size: Any) -> Any:
     if not isinstance(array, list) or not _is_int(size) or size <= 0:
-        raise jsonata.JException("D3001", 0, "$partition expects an array and a positive size")
+        raise FunctionError("$partition expects an array and a positive size")
     size = int(size)
     return [array[index : index + size] for index in range(0, len(array), size)]
 
 
 def _range(start: Any, end: Any, step: Any = 1) -> Any:
     if not (_is_int(start) and _is_int(end) and _is_int(step)) or step == 0:
-        raise jsonata.JException("D3001", 0, "$range expects integers and a non-zero step")
+        raise FunctionError("$range expects integers and a non-zero step")
     start, end, step = int(start), int(end), int(step)
     items = list(range(start, end + (1 if step > 0 else -1), step))
     if len(items) > MAX_ARRAY_RANGE:
-        raise jsonata.JException("D3001", 0, f"$range is limited to {MAX_ARRAY_RANGE} items")
+        raise FunctionError(f"$range is limited to {MAX_ARRAY_RANGE} items")
     return _sequence(items)
 
 
 def _hash(data: Any, algorithm: Any = "SHA-256") -> str:
     if not isinstance(data, str) or algorithm not in HASH_ALGORITHMS:
-        raise jsonata.JException("D3001", 0, "$hash expects a string and a known algorithm")
+        raise FunctionError("$hash expects a string and a known algorithm")
     return hashlib.new(HASH_ALGORITHMS[algorithm], data.encode()).hexdigest()
 
 
 def _parse(text: Any) -> Any:
     if not isinstance(text, str):
-        raise jsonata.JException("D3001", 0, "$parse expects a string")
+        raise FunctionError("$parse expects a string")
     try:
         parsed = json.loads(text)
     except ValueError as error:
-        raise jsonata.JException("D3001", 0, f"$parse: invalid JSON ({error})") from None
+        raise FunctionError(f"$parse: invalid JSON ({error})") from None
     return Utils.NULL_VALUE if parsed is None else parsed
 
 
@@ -212,7 +215,7 @@ def _random(rng: random.Random, seed: Any) -> float:
 
 
 def _eval_unavailable(*args: Any) -> Any:
-    raise jsonata.JException("D3001", 0, "$eval is not available in Step Functions")
+    raise FunctionError("$eval is not available in Step Functions")
 
 
 def _is_int(value: Any) -> bool:

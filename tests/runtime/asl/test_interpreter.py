@@ -10,6 +10,7 @@ from runtime.asl import (
     ExecutionRun,
     ExecutionStatus,
     InvalidDefinition,
+    InvalidExecutionInput,
     ManualClock,
     StateMachine,
     aexecute,
@@ -390,3 +391,19 @@ def test_executions_record_their_start_and_stop_dates():
     definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 5, "End": True}}}
     execution = execute(definition, {}, clock=clock)
     assert (execution.stop_date - execution.start_date).total_seconds() == 5
+
+
+def test_an_input_over_256_kib_is_refused_at_start():
+    with pytest.raises(InvalidExecutionInput):
+        execute(pass_machine(), {"big": "x" * 262_144})
+
+
+def test_states_cut_short_by_a_failing_sibling_record_an_abort():
+    slow = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    boom = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Parallel", "Branches": [slow, boom], "End": True}},
+    }
+    types = [event["type"] for event in execute(definition, {}).history]
+    assert types[-3:] == ["WaitStateAborted", "ParallelStateFailed", "ExecutionFailed"]
