@@ -8,11 +8,11 @@ execution's clock first, or a callable taking the payload.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from runtime.asl import TaskError
+from runtime.asl import Execution, TaskError, execute
 from runtime.clock import Clock
 
 
@@ -66,4 +66,15 @@ def task_machine(state: Mapping[str, Any], **extra_states: Any) -> dict[str, Any
     return {"StartAt": "Work", "States": {"Work": task, **extra_states}}
 
 
-Factory = Callable[[Any], Any]
+def one(state: dict[str, Any]) -> dict[str, Any]:
+    """A machine of one state, given End: true unless its type ends executions by itself."""
+    terminal = state["Type"] in ("Choice", "Succeed", "Fail")
+    return {"StartAt": "S", "States": {"S": state if terminal else {"End": True, **state}}}
+
+
+def run(definition: dict[str, Any], data: Any = None, **kwargs: Any) -> Execution:
+    return execute(definition, {} if data is None else data, **kwargs)
+
+
+def types(execution: Execution) -> list[str]:
+    return [event["type"] for event in execution.history]

@@ -1,44 +1,19 @@
 """Behaviour of each state type (spec §6.2-6.8, conformance list §6.13)."""
 
-import asyncio
-
 from runtime.asl import (
-    ExecutionRun,
     ExecutionStatus,
     ManualClock,
-    ResourceMap,
-    StateMachine,
-    TaskError,
-    TaskTokens,
-    execute,
 )
 from runtime.asl.errors import (
-    EXCEED_TOLERATED_FAILURE_THRESHOLD,
-    HEARTBEAT_TIMEOUT,
     NO_CHOICE_MATCHED,
     QUERY_EVALUATION_ERROR,
-    RESULT_PATH_MATCH_FAILURE,
     RUNTIME,
-    TASK_FAILED,
 )
 from runtime.clock import DEFAULT_MANUAL_START
-from tests.runtime.asl.mocks import MockResources, returns, task_machine, throws
+from tests.runtime.asl.mocks import MockResources, one, returns, run, task_machine, throws, types
 
 LAMBDA = "arn:aws:states:::lambda:invoke"
 QUEUE = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
-
-
-def one(state: dict) -> dict:
-    terminal = state["Type"] in ("Choice", "Succeed", "Fail")
-    return {"StartAt": "S", "States": {"S": state if terminal else {"End": True, **state}}}
-
-
-def run(definition: dict, data=None, **kwargs):
-    return execute(definition, {} if data is None else data, **kwargs)
-
-
-def types(execution) -> list[str]:
-    return [event["type"] for event in execution.history]
 
 
 # --- Pass --------------------------------------------------------------------------------
@@ -90,154 +65,6 @@ def test_a_missing_parameter_path_fails_with_the_aws_cause():
         "The JSONPath '$.nope' specified for the field 'value.$' could not be found in the "
         "input '{\"a\":0}'"
     )
-
-
-# --- Task ----------------------------------------------------------------------------------
-
-
-def test_result_selector_reads_the_task_result():
-    resources = MockResources({LAMBDA: [returns({"Payload": {"n": 1}, "StatusCode": 200})]})
-    state = {"ResultSelector": {"p.$": "$.Payload"}, "ResultPath": "$.r"}
-    execution = run(task_machine(state), {"in": 1}, resources=resources)
-    assert execution.output == {"in": 1, "r": {"p": {"n": 1}}}
-
-
-def test_a_result_path_through_a_string_fails_catchably():
-    resources = MockResources({LAMBDA: [returns(1)]})
-    state = {
-        "ResultPath": "$.a.b",
-        "Catch": [{"ErrorEquals": [RESULT_PATH_MATCH_FAILURE], "Next": "Caught"}],
-    }
-    definition = task_machine(state, Caught={"Type": "Pass", "End": True})
-    execution = run(definition, {"a": "text"}, resources=resources)
-    assert execution.output["Error"] == RESULT_PATH_MATCH_FAILURE
-
-
-def test_a_task_without_a_resource_handler_fails_as_task_failed():
-    execution = run(task_machine({}))
-    assert (execution.status, execution.error) == ("FAILED", TASK_FAILED)
-    assert "arn:aws:states:::lambda:invoke" in execution.cause
-
-
-def test_resource_maps_accept_sync_and_async_handlers():
-    async def slow(payload):
-        return {"got": payload}
-
-    resources = ResourceMap({LAMBDA: slow, "arn:other": lambda payload: 7})
-    assert run(task_machine({}), {"a": 1}, resources=resources).output == {"got": {"a": 1}}
-    other = task_machine({"Resource": "arn:other"})
-    assert run(other, resources=resources).output == 7
-
-
-def test_an_exception_in_a_handler_fails_the_task_with_its_type():
-    def broken(payload):
-        raise ValueError("bad input")
-
-    execution = run(task_machine({}), resources=ResourceMap({LAMBDA: broken}))
-    assert (execution.error, execution.cause) == ("ValueError", "bad input")
-
-
-def test_a_lambda_function_arn_records_lambda_events():
-    arn = "arn:aws:lambda:us-east-1:123456789012:function:f"
-    execution = run(task_machine({"Resource": arn}), resources=ResourceMap({arn: lambda p: 1}))
-    assert types(execution)[2:5] == [
-        "LambdaFunctionScheduled",
-        "LambdaFunctionStarted",
-        "LambdaFunctionSucceeded",
-    ]
-    failing = ResourceMap({arn: lambda p: (_ for _ in ()).throw(TaskError("Boom", "x"))})
-    assert "LambdaFunctionFailed" in types(run(task_machine({"Resource": arn}), resources=failing))
-
-
-def test_an_activity_records_activity_events():
-    arn = "arn:aws:states:us-east-1:123456789012:activity:work"
-    execution = run(task_machine({"Resource": arn}), resources=ResourceMap({arn: lambda p: 1}))
-    assert types(execution)[2:5] == ["ActivityScheduled", "ActivityStarted", "ActivitySucceeded"]
-
-
-async def test_wait_for_task_token_pauses_until_send_task_success():
-    clock, tokens, sent = ManualClock(), TaskTokens(), []
-
-    def send(payload, token):
-        sent.append(payload)
-        return {"MessageId": "m-1"}
-
-    state = {
-        "Resource": QUEUE,
-        "Parameters": {"QueueUrl": "q", "MessageBody": {"token.$": "$$.Task.Token"}},
-    }
-    machine = StateMachine(task_machine(state))
-    execution_run = ExecutionRun(
-        machine, {}, clock=clock, tokens=tokens, resources=ResourceMap({QUEUE: send})
-    )
-
-    async def worker() -> None:
-        while not sent:
-            await asyncio.sleep(0)
-        await clock.sleep(30)
-        tokens.send_task_success(sent[0]["MessageBody"]["token"], {"approved": True})
-
-    async with asyncio.TaskGroup() as group:
-        running = group.create_task(execution_run.run())
-        group.create_task(worker())
-    execution = running.result()
-    assert execution.output == {"approved": True}
-    assert clock.now() - DEFAULT_MANUAL_START == 30
-    assert types(execution)[2:6] == [
-        "TaskScheduled",
-        "TaskStarted",
-        "TaskSubmitted",
-        "TaskSucceeded",
-    ]
-
-
-async def test_send_task_failure_fails_the_waiting_task():
-    tokens, sent = TaskTokens(), []
-    machine = StateMachine(task_machine({"Resource": QUEUE}))
-    resources = ResourceMap({QUEUE: lambda payload, token: sent.append(token) or {}})
-    execution_run = ExecutionRun(machine, {}, tokens=tokens, resources=resources)
-
-    async def worker() -> None:
-        while not sent:
-            await asyncio.sleep(0)
-        tokens.send_task_failure(sent[0], "Rejected", "not today")
-
-    async with asyncio.TaskGroup() as group:
-        running = group.create_task(execution_run.run())
-        group.create_task(worker())
-    execution = running.result()
-    assert (execution.error, execution.cause) == ("Rejected", "not today")
-
-
-async def test_heartbeats_keep_a_callback_alive_and_their_absence_times_it_out():
-    clock, tokens, sent = ManualClock(), TaskTokens(), []
-    machine = StateMachine(task_machine({"Resource": QUEUE, "HeartbeatSeconds": 10}))
-    resources = ResourceMap({QUEUE: lambda payload, token: sent.append(token) or {}})
-    execution_run = ExecutionRun(machine, {}, clock=clock, tokens=tokens, resources=resources)
-
-    async def worker() -> None:
-        while not sent:
-            await asyncio.sleep(0)
-        for _ in range(3):
-            await clock.sleep(8)
-            tokens.send_task_heartbeat(sent[0])
-
-    async with asyncio.TaskGroup() as group:
-        running = group.create_task(execution_run.run())
-        group.create_task(worker())
-    execution = running.result()
-    assert execution.error == HEARTBEAT_TIMEOUT
-    assert clock.now() - DEFAULT_MANUAL_START == 34  # last heartbeat at 24, then 10 s
-    assert "TaskTimedOut" in types(execution)
-
-
-def test_sync_integrations_return_when_the_resource_does():
-    clock = ManualClock()
-    arn = "arn:aws:states:::states:startExecution.sync:2"
-    resources = MockResources({arn: [returns({"Output": {"done": 1}}, delay=60)]}, clock)
-    execution = run(task_machine({"Resource": arn}), clock=clock, resources=resources)
-    assert execution.output == {"Output": {"done": 1}}
-    assert clock.now() - DEFAULT_MANUAL_START == 60
 
 
 # --- Choice --------------------------------------------------------------------------------
@@ -421,91 +248,6 @@ def test_a_failing_branch_stops_the_others_and_is_caught_by_name():
     )
 
 
-# --- Map -----------------------------------------------------------------------------------
-
-
-def map_state(**fields) -> dict:
-    processor = {"StartAt": "Item", "States": {"Item": {"Type": "Pass", "End": True}}}
-    return one({"Type": "Map", "ItemProcessor": processor, **fields})
-
-
-def test_map_item_selector_sees_the_item_index_and_value():
-    definition = map_state(ItemSelector={"i.$": "$$.Map.Item.Index", "v.$": "$$.Map.Item.Value"})
-    assert run(definition, [1, 2, 3]).output == [
-        {"i": 0, "v": 1},
-        {"i": 1, "v": 2},
-        {"i": 2, "v": 3},
-    ]
-
-
-def test_map_iterations_are_recorded():
-    execution = run(map_state(), [7, 8])
-    assert types(execution)[1:4] == ["MapStateEntered", "MapStateStarted", "MapIterationStarted"]
-    assert types(execution).count("MapIterationSucceeded") == 2
-    started = execution.history[2]["mapStateStartedEventDetails"]
-    assert started == {"length": 2}
-
-
-def test_max_concurrency_bounds_iterations_in_flight():
-    clock = ManualClock()
-    processor = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10, "End": True}}}
-    definition = one({"Type": "Map", "MaxConcurrency": 2, "ItemProcessor": processor})
-    execution = run(definition, list(range(5)), clock=clock)
-    assert execution.output == list(range(5))
-    assert clock.now() - DEFAULT_MANUAL_START == 30
-
-
-def test_max_concurrency_one_runs_items_in_order():
-    definition = map_state(MaxConcurrency=1)
-    execution = run(definition, ["a", "b", "c"])
-    order = [
-        e["mapIterationStartedEventDetails"]["index"]
-        for e in execution.history
-        if e["type"] == "MapIterationStarted"
-    ]
-    assert order == [0, 1, 2]
-
-
-def test_items_path_must_select_an_array():
-    execution = run(map_state(ItemsPath="$.items"), {"items": {"not": "array"}})
-    assert (execution.status, execution.error) == ("FAILED", RUNTIME)
-
-
-def test_a_failed_iteration_fails_the_map_with_its_error():
-    processor = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "ItemErr"}}}
-    definition = one({"Type": "Map", "ItemProcessor": processor})
-    execution = run(definition, [1, 2])
-    assert execution.error == "ItemErr"
-    assert "MapStateFailed" in types(execution)
-
-
-def distributed(**fields) -> dict:
-    processor = {
-        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-        "StartAt": "Check",
-        "States": {
-            "Check": {
-                "Type": "Choice",
-                "Choices": [{"Variable": "$", "NumericGreaterThan": 2, "Next": "Bad"}],
-                "Default": "Good",
-            },
-            "Bad": {"Type": "Fail", "Error": "TooBig"},
-            "Good": {"Type": "Pass", "End": True},
-        },
-    }
-    return one({"Type": "Map", "ItemProcessor": processor, **fields})
-
-
-def test_tolerated_failures_let_a_distributed_map_succeed():
-    execution = run(distributed(ToleratedFailureCount=2), [1, 2, 3, 4])
-    assert execution.output == [1, 2, {"Error": "TooBig"}, {"Error": "TooBig"}]
-
-
-def test_too_many_failures_exceed_the_tolerated_threshold():
-    execution = run(distributed(ToleratedFailurePercentage=25), [1, 2, 3, 4])
-    assert execution.error == EXCEED_TOLERATED_FAILURE_THRESHOLD
-
-
 # --- JSONata -------------------------------------------------------------------------------
 
 
@@ -631,38 +373,3 @@ def test_a_jsonata_state_can_follow_a_jsonpath_state():
 
 def test_executions_succeed_status_enum_compares_to_strings():
     assert ExecutionStatus.SUCCEEDED == "SUCCEEDED"
-
-
-def test_an_item_reader_gets_its_items_from_the_resources():
-    reader_arn = "arn:aws:states:::s3:getObject"
-    resources = MockResources({reader_arn: [returns([{"id": 1}, {"id": 2}, {"id": 3}])]})
-    definition = map_state(
-        ItemReader={
-            "Resource": reader_arn,
-            "ReaderConfig": {"InputType": "JSON", "MaxItems": 2},
-            "Parameters": {"Bucket": "b", "Key.$": "$.key"},
-        }
-    )
-    execution = run(definition, {"key": "items.json"}, resources=resources)
-    assert execution.output == [{"id": 1}, {"id": 2}]
-    assert resources.payloads(reader_arn) == [
-        {"Bucket": "b", "Key": "items.json", "ReaderConfig": {"InputType": "JSON", "MaxItems": 2}}
-    ]
-
-
-def test_a_failing_item_reader_fails_the_map():
-    execution = run(map_state(ItemReader={"Resource": "arn:aws:states:::s3:getObject"}))
-    assert execution.error == "States.ItemReaderFailed"
-
-
-def test_an_item_batcher_groups_selected_items():
-    definition = map_state(
-        ItemSelector={"v.$": "$$.Map.Item.Value"},
-        ItemBatcher={"MaxItemsPerBatch": 2, "BatchInput": {"job.$": "$.job"}},
-        ItemsPath="$.xs",
-    )
-    execution = run(definition, {"job": "j1", "xs": [1, 2, 3]})
-    assert execution.output == [
-        {"Items": [{"v": 1}, {"v": 2}], "BatchInput": {"job": "j1"}},
-        {"Items": [{"v": 3}], "BatchInput": {"job": "j1"}},
-    ]
