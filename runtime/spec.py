@@ -148,27 +148,52 @@ def decode(text: str | bytes) -> Any:
     if depth_problem:
         raise SpecError([("", depth_problem)])
     try:
-        return json.loads(text, parse_int=_parse_int, parse_constant=_refuse_constant)
+        return json.loads(
+            text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_refuse_constant
+        )
     except _NumberError as error:
-        raise SpecError([("", str(error))]) from None
+        raise SpecError([("", f"{error}{_place_of(text, error.token)}")]) from None
     except json.JSONDecodeError as error:
         message = f"not JSON: {error.msg} at line {error.lineno}, column {error.colno}"
         raise SpecError([("", message)]) from None
 
 
 class _NumberError(ValueError):
-    pass
+    def __init__(self, message: str, token: str) -> None:
+        super().__init__(message)
+        self.token = token
+
+
+def _shown(token: str) -> str:
+    return f"{token[:20]}{'…' if len(token) > 20 else ''}"
 
 
 def _parse_int(digits: str) -> int:
     # Refused before int() so a million-digit number costs nothing to reject.
     if len(digits.lstrip("-")) > 16 or abs(int(digits)) > MAX_SAFE_INTEGER:
-        raise _NumberError(f"number {digits[:20]}{'…' if len(digits) > 20 else ''} is too large")
+        raise _NumberError(f"number {_shown(digits)} is too large", digits)
     return int(digits)
 
 
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NumberError(f"number {_shown(text)} is too large", text)
+    return value
+
+
 def _refuse_constant(name: str) -> Any:
-    raise _NumberError(f"{name} is not valid JSON")
+    raise _NumberError(f"{name} is not valid JSON", name)
+
+
+def _place_of(text: str, token: str) -> str:
+    """' at line L, column C' of the first occurrence of a refused token, for the error."""
+    index = text.find(token)
+    if index < 0:
+        return ""
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return f" at line {line}, column {column}"
 
 
 def _nesting_problem(text: str) -> str | None:

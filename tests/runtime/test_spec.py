@@ -217,3 +217,14 @@ def test_spec_error_message_summarises_the_problems() -> None:
     data["nodes"][0]["kind"] = "nope"
     with pytest.raises(SpecError, match=r"invalid topology: /nodes/0/kind: unknown kind"):
         load(data)
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400"])
+def test_it_refuses_floats_that_overflow_to_infinity(number: str) -> None:
+    text = json.dumps(document()).replace('"x": 0', f'"x": {number}', 1)
+    assert "too large" in errors_of(text)[0][1]
+
+
+def test_a_refused_number_names_its_line_and_column() -> None:
+    text = '{"schema": "flowyard.topology/1",\n "name": "n", "meta": {"big": 1e999}}'
+    assert errors_of(text) == [("", "number 1e999 is too large at line 2, column 31")]
