@@ -59,6 +59,7 @@ class ExecutionFailure(Exception):
         self.error = error
         self.cause = cause
         self.in_state = in_state
+        self.state: str | None = None  # the state that raised it, once known
 
     @property
     def catchable(self) -> bool:

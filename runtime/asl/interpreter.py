@@ -242,7 +242,7 @@ class ExecutionRun:
                 {
                     "error": failure.error,
                     "cause": failure.cause,
-                    "state": getattr(failure, "state", None),
+                    "state": failure.state,
                 },
                 final=True,
             )
@@ -266,7 +266,7 @@ class ExecutionRun:
 
     async def run_scope(self, scope: Mapping[str, Any], data: Any, frame: Frame) -> Any:
         """Run states from StartAt until one ends the scope; returns the final output."""
-        from runtime.asl.states import HANDLERS
+        from runtime.asl.states import HANDLERS  # states.py builds on this module
 
         states = scope["States"]
         name = scope["StartAt"]
@@ -355,7 +355,8 @@ class Visit:
                 f"(entered at the event id #{self.entered_event}). {failure.cause}"
             )
             failure.in_state = False
-            failure.state = self.name  # type: ignore[attr-defined]
+        if failure.state is None:
+            failure.state = self.name
 
     def check_size(self, text: str | None, value: Any) -> None:
         text = to_json(value) if text is None else text

@@ -428,6 +428,8 @@ class _Checker:
             name = key[:-2] if language == JSONPATH and key.endswith(".$") else key
             if not _VARIABLE_NAME.fullmatch(name):
                 self.add(f"{path}/{key}", f"The variable name '{name}' is not valid")
+            elif name == "states":
+                self.add(f"{path}/{key}", "The variable name 'states' is reserved")
             if language == JSONATA:
                 self._expressions(value, f"{path}/{key}")
             elif key.endswith(".$"):

@@ -289,6 +289,8 @@ def test_a_state_cannot_downgrade_a_jsonata_machine_to_jsonpath():
 def test_variable_names_in_assign_are_checked():
     state = {**PASS_END, "Assign": {"ok": 1, "not-ok": 2, "fine.$": "$.x"}}
     assert only(machine(("P", state))).path == "/States/P/Assign/not-ok"
+    reserved = {**PASS_END, "Assign": {"states": 1}}
+    assert only(machine(("P", reserved))).message == "The variable name 'states' is reserved"
 
 
 def test_branches_and_processors_are_scopes_of_their_own():
