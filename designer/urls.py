@@ -1,6 +1,6 @@
 from django.urls import path
 
-from designer import share_views, views
+from designer import editor, share_views, views
 
 app_name = "designer"
 
@@ -8,7 +8,12 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("topologies/new/", views.create, name="create"),
     path("topologies/import/", views.import_document, name="import"),
-    path("topologies/<int:pk>/", views.editor, name="editor"),
+    path("topologies/<int:pk>/", editor.editor, name="editor"),
+    path("topologies/<int:pk>/inspector/", editor.inspector, name="inspector"),
+    path("topologies/<int:pk>/inspector/check/", editor.check_field, name="check-field"),
+    path("topologies/<int:pk>/layout/", editor.layout, name="layout"),
+    path("topologies/<int:pk>/lint/draft/", editor.draft_lint, name="draft-lint"),
+    path("topologies/<int:pk>/revisions/panel/", editor.revision_panel, name="revision-panel"),
     path("topologies/<int:pk>/document/", views.document, name="document"),
     path("topologies/<int:pk>/export.json", views.export_json, name="export-json"),
     path("topologies/<int:pk>/lint/", views.lint, name="lint"),
@@ -26,6 +31,11 @@ urlpatterns = [
         "topologies/<int:pk>/revisions/<int:number>/restore/",
         views.restore,
         name="restore",
+    ),
+    path(
+        "topologies/<int:pk>/revisions/<int:number>/restore.json",
+        editor.restore_json,
+        name="restore-json",
     ),
 ]
 
