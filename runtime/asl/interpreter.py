@@ -14,6 +14,7 @@ import json
 import random
 from collections import ChainMap
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -540,18 +541,24 @@ def execute(
     name: str | None = None,
     max_history_events: int = DEFAULT_MAX_EVENTS,
 ) -> Execution:
-    """Synchronous `aexecute` on a fresh event loop (not callable from inside a running loop).
+    """Synchronous `aexecute` on a fresh event loop.
 
-    Without a clock, a ManualClock is used: waits and retries take no real time.
+    Without a clock, a ManualClock is used: waits and retries take no real time. Called from a
+    thread whose loop is already running (a sync helper inside async code), it runs the
+    execution on a worker thread's own loop instead of failing.
     """
-    return asyncio.run(
-        aexecute(
-            definition,
-            input,
-            clock=clock,
-            resources=resources,
-            rng=rng,
-            name=name,
-            max_history_events=max_history_events,
-        )
+    execution = aexecute(
+        definition,
+        input,
+        clock=clock,
+        resources=resources,
+        rng=rng,
+        name=name,
+        max_history_events=max_history_events,
     )
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(execution)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="asl-execute") as pool:
+        return pool.submit(asyncio.run, execution).result()

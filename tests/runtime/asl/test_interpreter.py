@@ -407,3 +407,10 @@ def test_states_cut_short_by_a_failing_sibling_record_an_abort():
     }
     types = [event["type"] for event in execute(definition, {}).history]
     assert types[-3:] == ["WaitStateAborted", "ParallelStateFailed", "ExecutionFailed"]
+
+
+async def test_execute_works_from_inside_a_running_event_loop() -> None:
+    from runtime.asl import execute as run_sync
+
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    assert run_sync(definition, {"a": 1}).output == {"a": 1}
