@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+HEADER_FIELDS = ("name", "description", "meta")
+
 
 @dataclass(frozen=True)
 class Change:
@@ -93,7 +95,8 @@ def diff_documents(before: dict[str, Any], after: dict[str, Any]) -> DocumentDif
     added_edges, removed_edges, changed_edges = _compare(
         before.get("edges", []), after.get("edges", [])
     )
-    header = [key for key in ("name", "description") if before.get(key) != after.get(key)]
+    # A missing description or meta is the same as an empty one.
+    header = [key for key in HEADER_FIELDS if (before.get(key) or None) != (after.get(key) or None)]
     return DocumentDiff(
         added_nodes, removed_nodes, changed_nodes, added_edges, removed_edges, changed_edges, header
     )

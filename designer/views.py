@@ -19,6 +19,8 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from designer.diff import diff_documents
@@ -41,6 +43,15 @@ def get_topology(request: HttpRequest, pk: int, *, need: str = "read") -> Topolo
 
 def errors_payload(error: SpecError) -> list[dict[str, str]]:
     return [{"pointer": pointer, "message": message} for pointer, message in error.errors]
+
+
+def safe_next(request: HttpRequest) -> str | None:
+    """The POSTed `next` address when it stays on this site (never an open redirect)."""
+    target = request.POST.get("next", "")
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and allowed else None
 
 
 # --- login by one-time link -----------------------------------------------------------------
@@ -73,8 +84,12 @@ def index(request: HttpRequest) -> HttpResponse:
             Q(name__icontains=query) | Q(description__icontains=query) | Q(slug__icontains=query)
         )
     context = {"topologies": topologies, "query": query}
-    template = "designer/index.html#topology-rows" if request.htmx else "designer/index.html"
-    return render(request, template, context)
+    # The search pushes its URL: htmx restoring that history entry asks for the whole page.
+    rows_only = request.htmx and not request.htmx.history_restore_request
+    template = "designer/index.html#topology-rows" if rows_only else "designer/index.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request", "HX-History-Restore-Request"])
+    return response
 
 
 @require_POST
@@ -129,7 +144,9 @@ def rename(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except SpecError as error:
         messages.error(request, f"Could not rename: {error.errors[0][1]}")
-    return redirect(request.POST.get("next") or reverse("designer:index"))
+    except StaleVersion as conflict:
+        messages.error(request, str(conflict))
+    return redirect(safe_next(request) or reverse("designer:index"))
 
 
 @require_POST
@@ -176,15 +193,20 @@ def document(request: HttpRequest, pk: int) -> HttpResponse:
         return JsonResponse({"version": topology.version, "document": topology.document})
     topology = get_topology(request, pk, need="edit")
     try:
-        payload = json.loads(request.body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return JsonResponse({"error": "The request body is not JSON."}, status=400)
-    if not isinstance(payload, dict) or not isinstance(payload.get("version"), int):
+        # The import limits (size, nesting, number size) apply here too: json.loads alone raises
+        # RecursionError on deep nesting and ValueError on a very long integer.
+        payload = topology_spec.decode(request.body)
+    except SpecError as error:
+        return JsonResponse(
+            {"error": f"The request body was refused: {error.errors[0][1]}."}, status=400
+        )
+    version = payload.get("version") if isinstance(payload, dict) else None
+    if not isinstance(version, int) or isinstance(version, bool):
         return JsonResponse({"error": 'Send {"version": N, "document": {...}}.'}, status=400)
     try:
         revision = topology.save_document(
             payload.get("document"),
-            base_version=payload["version"],
+            base_version=version,
             author=request.user,
             message=str(payload.get("message", ""))[:200],
         )

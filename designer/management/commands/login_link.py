@@ -7,7 +7,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
 from designer.models import LoginToken
@@ -49,7 +49,14 @@ class Command(BaseCommand):
             user = users.filter(is_superuser=True).order_by("pk").first()
             created = user is None
             if user is None:
-                user = users.create(username=local_username())
+                name = local_username()
+                if users.filter(username=name).exists():
+                    raise CommandError(
+                        f"No admin account exists, and {name!r} is an ordinary account: pass "
+                        f"--username {name} to log in as it, or create an admin with "
+                        "`manage.py createsuperuser`."
+                    )
+                user = users.create(username=name)
         if created:
             # No password at all: the account is reached through one-time links until its owner
             # sets one with `manage.py changepassword`.
