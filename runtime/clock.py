@@ -10,6 +10,7 @@ task is blocked, so a Wait of an hour finishes instantly and timers still fire i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time
@@ -137,10 +138,9 @@ class ManualClock(Clock):
         timer = TimerHandle(callback)
         heapq.heappush(self._sleepers, (self._now + max(0.0, seconds), next(self._sequence), timer))
         if self.auto_advance:
-            try:
+            # Without a running loop, advance() still fires it.
+            with contextlib.suppress(RuntimeError):
                 self._schedule_driver(asyncio.get_running_loop())
-            except RuntimeError:
-                pass  # no loop yet: advance() still fires it
         return timer
 
     @property

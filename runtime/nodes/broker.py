@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+from collections import deque
 from typing import Any
 
+from runtime.events import Message
 from runtime.nodes.base import Field, Kind, Problem
+from runtime.nodes.behaviour import DeliveryFailed, Link, NodeRuntime
 
 
 class Broker(Kind):
@@ -125,3 +129,99 @@ class Broker(Kind):
         if not config["dlq_name"]:
             problems.append(("/dlq_name", "is required"))
         return problems
+
+
+MAX_DEAD_LETTERS = 10000
+
+
+class BrokerNode(NodeRuntime):
+    """An ActiveMQ destination with JMS semantics.
+
+    A queue hands each message to exactly one consumer (out-links compete round-robin; a
+    JMSXGroupID sticks to one consumer); a topic hands it to every subscriber. A failed delivery
+    is redelivered after the redelivery delay with JMSRedelivered and JMSXDeliveryCount, and
+    after ``maximum_redeliveries`` moves to the DLQ, as do messages past their TTL.
+    """
+
+    kind = "broker"
+
+    def setup(self) -> None:
+        self.is_queue = self.settings["destination_type"] == "queue"
+        self.arn = self.engine.arn("mq", f"destination/{self.id}")
+        self._next = itertools.cycle(range(max(1, len(self.links))))
+        self.groups: dict[str, Link] = {}
+        self.pending: deque[Message] = deque()  # queue messages waiting for a consumer
+        self.dead_letters: deque[Message] = deque(maxlen=MAX_DEAD_LETTERS)
+
+    async def accept(self, messages: list[Message], link: Link | None) -> None:
+        self.note_received(messages)
+        now = self.clock.now()
+        ttl = self.settings["message_ttl"] / 1000
+        stored = [
+            message.derive(
+                self.id, system={**message.system, "JMSExpiration": now + ttl if ttl else 0}
+            )
+            for message in messages
+        ]
+        if not self.links:
+            if self.is_queue:
+                self.pending.extend(stored)
+            return  # a topic without subscribers: nobody was active at publish time
+        for message in stored:
+            targets = [self._consumer(message)] if self.is_queue else self.links
+            for target in targets:
+                await self._dispatch(target, message, 1)
+
+    def _consumer(self, message: Message) -> Link:
+        group = message.system.get("JMSXGroupID") or message.attributes.get("JMSXGroupID")
+        if group:
+            chosen = self.groups.get(group)
+            if chosen is None:
+                chosen = self.groups[group] = self.links[next(self._next) % len(self.links)]
+            return chosen
+        return self.links[next(self._next) % len(self.links)]
+
+    async def _dispatch(self, link: Link, message: Message, delivery: int) -> None:
+        expires = message.system.get("JMSExpiration", 0)
+        if expires and self.clock.now() >= expires:
+            self._to_dead_letters(message, "Expired", "the message's time to live passed")
+            return
+        system = {**message.system, "JMSXDeliveryCount": delivery, "JMSRedelivered": delivery > 1}
+        outgoing = message.derive(self.id, system=system) if delivery > 1 else message
+        link.count += 1
+        self.stats.sent += 1
+        try:
+            await link.target.accept([outgoing], link)
+        except DeliveryFailed as error:
+            self._redeliver(link, message, delivery, error)
+            return
+        self.stats.acked += 1
+
+    def _redeliver(
+        self, link: Link, message: Message, delivery: int, error: DeliveryFailed
+    ) -> None:
+        limit = self.settings["maximum_redeliveries"]
+        redeliveries = delivery - 1
+        if limit != -1 and redeliveries >= limit:
+            self._to_dead_letters(message, error.code, error.message)
+            return
+        self.stats.retries += 1
+        delay = (
+            self.settings["initial_redelivery_delay"]
+            if redeliveries == 0
+            else self.settings["redelivery_delay"]
+        )
+        if self.settings["use_exponential_backoff"] and redeliveries:
+            delay = (
+                self.settings["initial_redelivery_delay"]
+                * self.settings["backoff_multiplier"] ** redeliveries
+            )
+        self.engine.later(delay / 1000, self._dispatch, link, message, delivery + 1)
+
+    def _to_dead_letters(self, message: Message, code: str, text: str) -> None:
+        self.stats.dead_lettered += 1
+        self.dead_letters.append(message)
+        self.engine.dead_lettered(self, message, self.settings["dlq_name"], code, text)
+
+    def gauges(self) -> dict[str, Any]:
+        return {"depth": len(self.pending), "dlq_depth": len(self.dead_letters)}

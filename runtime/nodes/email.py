@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import re
+from collections import deque
 from typing import Any
 
+from runtime.events import Message
 from runtime.nodes.base import TEMPLATE_REFERENCES_HELP, Field, Kind, Problem, template_problem
+from runtime.nodes.behaviour import DeliveryFailed, Link, NodeRuntime
+from runtime.templates import TemplateContext, compile_text
 
 _ADDRESS = re.compile(
     r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
@@ -88,3 +93,52 @@ class Email(Kind):
     def semantic_checks(cls, config: dict[str, Any]) -> list[Problem]:
         message = template_problem(config["body_template"], references=True)
         return [("/body_template", message)] if message else []
+
+
+MAX_RECORDED = 1000
+
+
+class EmailNode(NodeRuntime):
+    """Renders each message into an email and hands it to the injected sender.
+
+    The engine's ``email_sender`` (Django's email backend, wired at the edge) receives a dict
+    with to, from, subject and body; without one the email is only recorded.
+    """
+
+    kind = "email"
+    slow = True
+
+    def setup(self) -> None:
+        self.subject = compile_text(self.settings["subject"])
+        self.body = compile_text(self.settings["body_template"])
+        self.sent: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED)
+
+    async def accept(self, messages: list[Message], link: Link | None) -> None:
+        self.note_received(messages)
+        sender = self.engine.settings.email_sender
+        failed: list[Message] = []
+        for message in messages:
+            context = TemplateContext(self.engine.rng, self.clock.now(), message=message)
+            email = {
+                "to": list(self.settings["to"]),
+                "from": self.settings["from_address"],
+                "subject": self.subject(context).replace("\r", " ").replace("\n", " "),
+                "body": self.body(context),
+                "message_id": message.id,
+            }
+            try:
+                if sender is not None:
+                    outcome = sender(email)
+                    if inspect.isawaitable(outcome):
+                        await outcome
+            except Exception as error:  # noqa: BLE001 - any backend error is a failed delivery
+                self.fail("SDK_CLIENT_ERROR", str(error), [message])
+                failed.append(message)
+                continue
+            self.sent.append(email)
+            self.stats.acked += 1
+        if failed:
+            raise DeliveryFailed("SDK_CLIENT_ERROR", "the email backend failed", failed=failed)
+
+    def gauges(self) -> dict[str, Any]:
+        return {"recorded": len(self.sent)}

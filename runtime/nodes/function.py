@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from typing import Any
 
+from runtime.events import Message, NodeState
 from runtime.nodes.base import (
     TEMPLATE_REFERENCES_HELP,
     Field,
@@ -12,6 +15,8 @@ from runtime.nodes.base import (
     non_default,
     template_problem,
 )
+from runtime.nodes.behaviour import DeliveryFailed, Link, NodeRuntime, TaskFactory
+from runtime.templates import TemplateContext, compile_text, iso_time, parse_rendered
 
 RUNTIMES = (
     "python3.13",
@@ -223,3 +228,179 @@ def jsonata_problems(expression: str, pointer: str) -> list[Problem]:
     except Exception as error:  # jsonata-python raises JException (a RuntimeError) and others
         return [(pointer, f"is not valid JSONata: {error}")]
     return []
+
+
+POLLED_SOURCES = frozenset({"queue", "stream", "kafka_topic", "broker"})
+ASYNC_RETRY_DELAYS = (60.0, 120.0)  # Lambda retries an async event after 1 then 2 minutes
+
+
+class InvocationError(Exception):
+    def __init__(self, error_type: str, message: str) -> None:
+        self.error_type = error_type
+        self.message = message
+        super().__init__(f"{error_type}: {message}")
+
+
+class FunctionNode(NodeRuntime):
+    """Runs the transform per message with injected latency and failures.
+
+    Polled sources (queue, stream, Kafka, broker) invoke it synchronously with a batch; a failure
+    raises DeliveryFailed so the source's own retry semantics apply. Everything else invokes it
+    asynchronously: events wait in an internal queue, failures are retried (after 1 and 2
+    minutes, at most ``max_retry_attempts``) and then go to the on-failure destination.
+    """
+
+    kind = "function"
+
+    def setup(self) -> None:
+        settings = self.settings
+        self.arn = self.engine.arn("lambda", f"function:{self.id}")
+        self.mode = settings["transform"]
+        self.expression: Any = None
+        self.render: Any = None
+        if self.mode == "jsonata":
+            import jsonata
+
+            try:
+                self.expression = jsonata.Jsonata(settings["jsonata"])
+            except Exception as error:  # noqa: BLE001 - jsonata raises several error types
+                self.state = NodeState.NOT_RUNNABLE
+                self.setup_error = f"invalid JSONata: {error}"
+        elif self.mode == "template":
+            self.render = compile_text(settings["template"])
+        concurrency = settings["reserved_concurrency"]
+        self.pollers = min(concurrency, 10) if concurrency else 1
+        self.workers = min(concurrency, 10) if concurrency else 2
+        self.pending: deque[tuple[Message, int]] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self.invocations = 0
+        self.running = 0
+
+    def tasks(self) -> list[tuple[str, TaskFactory]]:
+        if not any(link.source.kind not in POLLED_SOURCES for link in self.inbound):
+            return []
+        return [(f"async:{index}", self._async_worker) for index in range(self.workers)]
+
+    # --- invocation -----------------------------------------------------------------------------
+    async def accept(self, messages: list[Message], link: Link | None) -> None:
+        if link is not None and link.source.kind in POLLED_SOURCES:
+            try:
+                await self.invoke(messages)
+            except InvocationError as error:
+                raise DeliveryFailed(error.error_type, error.message) from None
+            return
+        self.pending.extend((message, 1) for message in messages)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def invoke(self, messages: list[Message]) -> None:
+        """One invocation with a batch; raises InvocationError when it fails."""
+        self.note_received(messages)
+        self.invocations += 1
+        self.running += 1
+        try:
+            await self._simulate()
+            results = [self._transform(message) for message in messages]
+        except InvocationError as error:
+            self.fail(error.error_type, error.message, messages)
+            raise
+        finally:
+            self.running -= 1
+        outputs = [result for result in results if result is not None]
+        self.stats.dropped += len(results) - len(outputs)
+        self.stats.acked += len(messages)
+        if outputs and self.links:
+            await self.send_on(outputs)
+
+    async def _simulate(self) -> None:
+        if self.state is NodeState.NOT_RUNNABLE:
+            raise InvocationError("Runtime.InvalidFunction", self.setup_error)
+        latency = self.settings["latency_ms"] / 1000
+        timeout = self.settings["timeout"]
+        if latency:
+            if latency > timeout:
+                await self.clock.sleep(timeout)
+                raise InvocationError(
+                    "Sandbox.Timedout", f"Task timed out after {timeout:.2f} seconds"
+                )
+            await self.clock.sleep(latency)
+        rate = self.settings["failure_rate"]
+        if rate and self.engine.rng.random() < rate:
+            raise InvocationError("Error", "Injected failure (failure_rate)")
+
+    def _transform(self, message: Message) -> Message | None:
+        if self.mode == "passthrough":
+            return message.derive(self.id)
+        if self.mode == "jsonata":
+            try:
+                body = self.expression.evaluate(message.body)
+            except Exception as error:  # noqa: BLE001 - evaluation errors fail the invocation
+                raise InvocationError("Runtime.JSONataError", str(error)) from None
+            return None if body is None else message.derive(self.id, body=body)
+        context = TemplateContext(self.engine.rng, self.clock.now(), message=message)
+        return message.derive(self.id, body=parse_rendered(self.render(context)))
+
+    # --- asynchronous invocation ----------------------------------------------------------------
+    async def _async_worker(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self.pending:
+                self._waiter = loop.create_future()
+                await self._waiter
+                continue
+            await self.engine.gate()
+            message, attempt = self.pending.popleft()
+            try:
+                await self.invoke([message])
+            except InvocationError as error:
+                self._async_failed(message, attempt, error)
+
+    def _async_failed(self, message: Message, attempt: int, error: InvocationError) -> None:
+        age = self.clock.now() - message.created_at
+        if attempt <= self.settings["max_retry_attempts"] and age < self.settings["max_event_age"]:
+            self.stats.retries += 1
+            delay = ASYNC_RETRY_DELAYS[min(attempt, len(ASYNC_RETRY_DELAYS)) - 1]
+            self.engine.later(delay, self._retry, message, attempt + 1)
+            return
+        self.stats.dead_lettered += 1
+        destination = self.engine.nodes.get(self.settings["on_failure"] or "")
+        self.engine.dead_lettered(
+            self, message, destination.id if destination else "", error.error_type, error.message
+        )
+        if destination is not None:
+            record = self._failure_record(message, attempt, error)
+            self.engine.later(0, destination.accept, [message.derive(self.id, body=record)], None)
+
+    async def _retry(self, message: Message, attempt: int) -> None:
+        self.pending.append((message, attempt))
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def _failure_record(
+        self, message: Message, attempt: int, error: InvocationError
+    ) -> dict[str, Any]:
+        return {
+            "version": "1.0",
+            "timestamp": iso_time(self.clock.now(), millis=True),
+            "requestContext": {
+                "requestId": message.id,
+                "functionArn": f"{self.arn}:$LATEST",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": attempt,
+            },
+            "requestPayload": message.body,
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "responsePayload": {"errorType": error.error_type, "errorMessage": error.message},
+        }
+
+    def gauges(self) -> dict[str, Any]:
+        return {
+            "invocations": self.invocations,
+            "running": self.running,
+            "pending": len(self.pending),
+        }

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
+from runtime.events import Message
 from runtime.nodes.base import Field, Kind, Problem
+from runtime.nodes.behaviour import Link, NodeRuntime
 
 AUTH_MODES = (
     "API_KEY",
@@ -162,3 +165,23 @@ class GraphqlApi(Kind):
             for index, entry in enumerate(config["mutations"])
             if isinstance(entry, dict) and entry.get("mutation") not in roots["Mutation"]
         ]
+
+
+class GraphqlApiNode(NodeRuntime):
+    """Mutations executed through the API (edge code calls ``inject``) publish their input to
+    the wired nodes; subscriptions are pushed by the edge from the same messages."""
+
+    kind = "graphql_api"
+
+    async def inject(
+        self,
+        body: Any,
+        attributes: Mapping[str, Any] | None = None,
+        system: Mapping[str, Any] | None = None,
+    ) -> Message:
+        merged = {"Source": f"flowyard.{self.id}", "DetailType": "GraphQL Mutation"}
+        return await super().inject(body, attributes, {**merged, **(system or {})})
+
+    async def accept(self, messages: list[Message], link: Link | None) -> None:
+        self.note_received(messages)
+        await self.send_on(messages)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from runtime.events import Message
 from runtime.nodes.base import Field, Kind, Problem
+from runtime.nodes.behaviour import Link, NodeRuntime
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 # Integration action → the kinds it can target (graph.py checks the wired node's kind).
@@ -377,3 +380,32 @@ def _stage_variable_problems(variables: Any) -> list[Problem]:
         elif not isinstance(value, str) or len(value) > 512:
             problems.append((where, "must be a string of at most 512 characters"))
     return problems
+
+
+class HttpApiNode(NodeRuntime):
+    """The runtime side of an API: the gateway views (edge) call ``inject`` per request; each
+    request body goes to the integrations wired from this node. Event buses get a Source and
+    DetailType naming the API and route, as a PutEvents mapping template would set."""
+
+    kind = "http_api"
+
+    def route_system(self) -> dict[str, str]:
+        routes = self.settings.get("routes") or [{}]
+        route = routes[0] if isinstance(routes[0], dict) else {}
+        return {
+            "Source": f"flowyard.{self.id}",
+            "DetailType": f"{route.get('method', 'POST')} {route.get('path', '/')}",
+        }
+
+    async def inject(
+        self,
+        body: Any,
+        attributes: Mapping[str, Any] | None = None,
+        system: Mapping[str, Any] | None = None,
+    ) -> Message:
+        merged = {**self.route_system(), **(system or {})}
+        return await super().inject(body, attributes, merged)
+
+    async def accept(self, messages: list[Message], link: Link | None) -> None:
+        self.note_received(messages)
+        await self.send_on(messages)

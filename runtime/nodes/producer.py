@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
+from runtime.events import Message, freeze
 from runtime.nodes.base import (
     TEMPLATE_GENERATORS_HELP,
     Field,
@@ -13,7 +15,9 @@ from runtime.nodes.base import (
     json_strings,
     template_problem,
 )
-from runtime.nodes.rule import schedule_problem
+from runtime.nodes.behaviour import Link, NodeRuntime, TaskFactory
+from runtime.nodes.rule import next_run, schedule_problem
+from runtime.templates import TemplateContext, compile_json, compile_text
 
 MAX_ATTRIBUTES = 10  # SQS user message attributes per message
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
@@ -193,3 +197,132 @@ class Producer(Kind):
             if message:
                 problems.append((pointer, message))
         return problems
+
+
+MAX_BATCH = 1000  # load mode hands messages on in batches of at most this many
+
+
+class ProducerNode(NodeRuntime):
+    """Emits rendered samples: on Send, on a schedule, or as load (N/s for M s).
+
+    Each event renders the body, attributes, group id and partition key templates with one
+    shared counter ``{{n}}``; event-bus targets read Source and DetailType from the system map.
+    """
+
+    kind = "producer"
+    has_system_for_bus = True
+
+    def setup(self) -> None:
+        settings = self.settings
+        self.counter = 0
+        self.render_body = compile_json(settings["body"])
+        self.render_attributes = compile_json(settings["attributes"])
+        self.render_group = compile_text(settings["message_group_id"])
+        self.render_key = compile_text(settings["partition_key"])
+        self.static_system = freeze(self.base_system())
+
+    def base_system(self) -> dict[str, Any]:
+        return {"Source": self.settings["source"], "DetailType": self.settings["detail_type"]}
+
+    def tasks(self) -> list[tuple[str, TaskFactory]]:
+        mode = self.settings["mode"]
+        if mode == "load":
+            return [("load", self._load)]
+        if mode == "schedule":
+            return [("schedule", self._schedule)]
+        return []
+
+    def make(self, body: Any = ..., attributes: Mapping[str, Any] | None = None) -> Message:
+        """One event: the given body or the rendered sample."""
+        self.counter += 1
+        now = self.clock.now()
+        context = TemplateContext(self.engine.rng, now, n=self.counter)
+        system = self.static_system
+        group = self.render_group(context) if self.settings["message_group_id"] else ""
+        key = self.render_key(context) if self.settings["partition_key"] else ""
+        if group or key:
+            system = {**system, "MessageGroupId": group or None, "PartitionKey": key or None}
+            system = {name: value for name, value in system.items() if value is not None}
+        if attributes is None and self.settings["attributes"]:
+            attributes = self.render_attributes(context)
+        return Message.new(
+            self.render_body(context) if body is ... else body,
+            now=now,
+            attributes=attributes,
+            system=system,
+            node=self.id,
+            message_id=self.engine.new_id(),
+        )
+
+    async def emit(self, count: int = 1) -> int:
+        """Render and send ``count`` events in batches; returns how many were sent."""
+        sent = 0
+        while sent < count:
+            size = min(MAX_BATCH, count - sent)
+            batch = [self.make() for _ in range(size)]
+            self.note_received(batch)
+            await self.send_on(batch)
+            sent += size
+        return sent
+
+    async def inject(
+        self,
+        body: Any,
+        attributes: Mapping[str, Any] | None = None,
+        system: Mapping[str, Any] | None = None,
+    ) -> Message:
+        message = self.make(... if body is None else body, attributes)
+        if system:
+            message = Message.new(
+                message.body,
+                now=message.created_at,
+                attributes=message.attributes,
+                system={**message.system, **system},
+                node=self.id,
+                message_id=message.id,
+            )
+        message = Message(
+            message.id,
+            message.trace_id,
+            message.body,
+            message.attributes,
+            message.created_at,
+            message.hops,
+            message.system,
+            traced=True,
+        )
+        self.engine.begin_trace(message)
+        self.stats.received += 1
+        self.note("received", [message])
+        await self.send_on([message])
+        return message
+
+    async def accept(self, messages: list[Message], link: Link | None) -> None:
+        self.note_received(messages)
+        await self.send_on(messages)
+
+    async def _load(self) -> None:
+        rate, total = self.settings["rate"], int(self.settings["rate"] * self.settings["duration"])
+        start = self.clock.now()
+        emitted = 0
+        while emitted < total:
+            await self.engine.gate()
+            due = min(total, int((self.clock.now() - start) * rate) + 1)
+            if due > emitted:
+                await self.emit(due - emitted)
+                emitted = due
+            await self.clock.sleep(max(0.0, start + emitted / rate - self.clock.now()))
+
+    async def _schedule(self) -> None:
+        expression = self.settings["schedule"]
+        created = self.clock.now()
+        while True:
+            when = next_run(expression, self.clock.now(), created)
+            if when is None:
+                return
+            await self.clock.sleep(when - self.clock.now())
+            await self.engine.gate()
+            await self.emit(1)
+
+    def gauges(self) -> dict[str, Any]:
+        return {"emitted": self.counter}

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from typing import Any
 
+from runtime.events import Message
 from runtime.nodes.base import Field, Kind, Problem
+from runtime.nodes.behaviour import (
+    DeliveryFailed,
+    Link,
+    NodeRuntime,
+    TaskFactory,
+    message_bytes,
+)
+from runtime.store import MemoryStore, QueueOptions, QueueRecord, Received, StoreError
 
 # Kinds that may consume a queue (an event source mapping or an EventBridge Pipe).
 QUEUE_CONSUMERS = frozenset({"function", "state_machine", "webhook", "log"})
@@ -134,3 +145,301 @@ class Queue(Kind):
                 )
             )
         return problems
+
+
+MAX_BATCH = 10  # ReceiveMessage MaxNumberOfMessages
+MAX_WAIT = 20  # ReceiveMessage WaitTimeSeconds
+MAX_ATTRIBUTES = 10
+
+
+class QueueNode(NodeRuntime):
+    """An SQS queue whose messages live in the run's store.
+
+    ``accept`` is SendMessage for every message (validated, then stored); ``receive``,
+    ``delete`` and ``change_visibility`` are the consumer API; each out-link is an event source
+    mapping: pollers long-poll, hand batches to the consumer and delete what it handled, so a
+    failure leaves the message to reappear after the visibility timeout and, past
+    maxReceiveCount, to move to the DLQ.
+    """
+
+    kind = "queue"
+
+    def setup(self) -> None:
+        settings = self.settings
+        self.fifo = settings["fifo"]
+        self.arn = self.engine.arn("sqs", self.id)
+        dlq = settings["dead_letter_queue"]
+        self.dead_letter_queue: QueueNode | None = None
+        if dlq and isinstance(self.engine.nodes.get(dlq), QueueNode):
+            self.dead_letter_queue = self.engine.nodes[dlq]  # type: ignore[assignment]
+        self.options = QueueOptions(
+            fifo=self.fifo,
+            visibility_timeout=settings["visibility_timeout"],
+            delay_seconds=settings["delay_seconds"],
+            retention_period=settings["retention_period"],
+            max_receive_count=settings["max_receive_count"] if self.dead_letter_queue else 0,
+            content_based_deduplication=settings["content_based_deduplication"],
+            deduplication_scope=settings["deduplication_scope"],
+        )
+        self.sources: list[QueueNode] = []  # queues whose DLQ this is
+        self._waiters: list[asyncio.Future[None]] = []
+        self.memory = self.engine.store if isinstance(self.engine.store, MemoryStore) else None
+
+    async def start(self) -> None:
+        await self.engine.store.queue_declare(self.id, self.options)
+        if self.dead_letter_queue is not None:
+            self.dead_letter_queue.sources.append(self)
+
+    # --- SendMessage ----------------------------------------------------------------------------
+    def _problem(self, message: Message) -> tuple[str, str] | None:
+        limit = self.settings["max_message_size"]
+        if message.body is None or message.body == "":
+            return "MissingParameter", "The request must contain the parameter MessageBody."
+        if len(message.attributes) > MAX_ATTRIBUTES:
+            return (
+                "InvalidParameterValue",
+                f"Number of message attributes [{len(message.attributes)}] exceeds the allowed "
+                f"maximum [{MAX_ATTRIBUTES}].",
+            )
+        if message_bytes(message) > limit:
+            return (
+                "InvalidParameterValue",
+                "One or more parameters are invalid. Reason: Message must be shorter than "
+                f"{limit} bytes.",
+            )
+        delay = message.system.get("DelaySeconds")
+        if delay is not None:
+            if self.fifo and delay:
+                return (
+                    "InvalidParameterValue",
+                    f"Value {delay} for parameter DelaySeconds is invalid. Reason: The request "
+                    "include parameter that is not valid for this queue type.",
+                )
+            if not 0 <= delay <= 900:
+                return (
+                    "InvalidParameterValue",
+                    f"Value {delay} for parameter DelaySeconds is invalid. Reason: must be "
+                    "between 0 and 900, if provided.",
+                )
+        return None
+
+    async def accept(self, messages: list[Message], link: Link | None) -> None:
+        accepted: list[Message] = []
+        delays: list[float] | None = None
+        for message in messages:
+            problem = self._problem(message)
+            if problem is not None:
+                self.refuse(*problem, message)
+                continue
+            accepted.append(message.derive(self.id, message_id=self.engine.new_id()))
+            delay = message.system.get("DelaySeconds")
+            if delay or delays is not None:
+                if delays is None:
+                    delays = [self.options.delay_seconds] * (len(accepted) - 1)
+                delays.append(delay if delay else self.options.delay_seconds)
+        if accepted:
+            await self.store_messages(accepted, delays)
+
+    async def store_messages(
+        self, messages: list[Message], delays: Sequence[float] | None = None
+    ) -> None:
+        try:
+            if self.memory is not None:
+                outcomes = self.memory.queue_send_now(self.id, messages, self.clock.now(), delays)
+            else:
+                outcomes = await self.engine.store.queue_send(
+                    self.id, messages, self.clock.now(), delays=delays
+                )
+        except StoreError as error:
+            for message in messages:
+                self.refuse(error.code, error.message, message)
+            return
+        duplicates = sum(1 for outcome in outcomes if outcome.duplicate)
+        self.stats.duplicates += duplicates
+        self.stats.received += len(messages) - duplicates
+        self.note("received", messages)
+        self.wake()
+
+    def wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # --- ReceiveMessage -------------------------------------------------------------------------
+    async def receive(
+        self,
+        max_messages: int = 1,
+        *,
+        wait: float | None = None,
+        visibility_timeout: float | None = None,
+    ) -> list[Received]:
+        """ReceiveMessage with long polling: returns as soon as anything is visible."""
+        if not 1 <= max_messages <= MAX_BATCH:
+            raise StoreError(
+                "InvalidParameterValue",
+                f"Value {max_messages} for parameter MaxNumberOfMessages is invalid. "
+                "Reason: Must be between 1 and 10, if provided.",
+            )
+        wait = self.settings["receive_wait_time"] if wait is None else wait
+        if not 0 <= wait <= MAX_WAIT:
+            raise StoreError(
+                "InvalidParameterValue",
+                f"Value {wait} for parameter WaitTimeSeconds is invalid. "
+                "Reason: Must be >= 0 and <= 20, if provided.",
+            )
+        deadline = self.clock.now() + wait
+        while True:
+            got = await self._receive_once(max_messages, visibility_timeout)
+            now = self.clock.now()
+            if got or now >= deadline:
+                return got
+            next_change = await self.engine.store.queue_next_change(self.id, now)
+            until = deadline if next_change is None else min(deadline, next_change)
+            await self._wait_until(until)
+
+    async def _receive_once(self, wanted: int, visibility: float | None) -> list[Received]:
+        store = self.engine.store
+        result = await store.queue_receive(
+            self.id, self.clock.now(), max_messages=wanted, visibility_timeout=visibility
+        )
+        self.stats.expired += result.expired
+        if result.dead_lettered:
+            await self._dead_letter(result.dead_lettered)
+        return result.messages
+
+    async def _wait_until(self, when: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+
+        def ring() -> None:
+            if not future.done():
+                future.set_result(None)
+
+        timer = self.clock.call_later(max(0.0, when - self.clock.now()), ring)
+        try:
+            await future
+        finally:
+            timer.cancel()
+
+    async def _dead_letter(self, records: list[QueueRecord]) -> None:
+        dlq = self.dead_letter_queue
+        assert dlq is not None
+        moved: list[Message] = []
+        for record in records:
+            system = {
+                **record.message.system,
+                "DeadLetterQueueSourceArn": self.arn,
+                "ApproximateReceiveCount": record.receive_count,
+                "_sent_at": record.sent_at,
+            }
+            if record.group is not None:
+                # FIFO → FIFO DLQ: the dedup id becomes the message id (semantics §1.8).
+                system["MessageDeduplicationId"] = record.message.id
+            moved.append(record.message.derive(dlq.id, system=system))
+            self.engine.dead_lettered(
+                self,
+                record.message,
+                dlq.id,
+                "MaxReceiveCountExceeded",
+                f"received {record.receive_count} times (maxReceiveCount "
+                f"{self.options.max_receive_count})",
+            )
+        self.stats.dead_lettered += len(moved)
+        await dlq.store_messages(moved)
+
+    async def delete(self, receipts: Sequence[str]) -> int:
+        deleted = await self.engine.store.queue_delete(self.id, receipts, self.clock.now())
+        self.stats.acked += deleted
+        return deleted
+
+    async def change_visibility(self, receipt: str, timeout: float) -> None:
+        if not 0 <= timeout <= 43200:
+            raise StoreError(
+                "InvalidParameterValue",
+                f"Value {timeout} for parameter VisibilityTimeout is invalid. "
+                "Reason: Must be between 0 and 43200.",
+            )
+        await self.engine.store.queue_change_visibility(self.id, receipt, timeout, self.clock.now())
+        self.wake()
+
+    async def purge(self) -> int:
+        return await self.engine.store.queue_purge(self.id)
+
+    async def redrive(self, destination: QueueNode | None = None) -> int:
+        """StartMessageMoveTask: move this DLQ's messages back to their source as new messages."""
+        if not self.sources and destination is None:
+            raise StoreError(
+                "InvalidParameterValue", "Source queue must be configured as a Dead Letter Queue."
+            )
+        records = await self.engine.store.queue_take_all(self.id, self.clock.now())
+        by_source = {source.arn: source for source in self.sources}
+        moved = 0
+        for record in records:
+            target = destination or by_source.get(record.dead_letter_source or "")
+            if target is None:
+                target = self.sources[0]
+            system = {
+                name: value
+                for name, value in record.message.system.items()
+                if name not in ("DeadLetterQueueSourceArn", "ApproximateReceiveCount", "_sent_at")
+            }
+            fresh = record.message.derive(target.id, system=system, message_id=self.engine.new_id())
+            await target.store_messages([fresh])
+            moved += 1
+        return moved
+
+    # --- event source mappings ------------------------------------------------------------------
+    def tasks(self) -> list[tuple[str, TaskFactory]]:
+        tasks: list[tuple[str, TaskFactory]] = []
+        for link in self.links:
+            pollers = getattr(link.target, "pollers", 1)
+            for index in range(pollers):
+                tasks.append((f"poll:{link.target.id}:{index}", self._poller(link)))
+        return tasks
+
+    def _poller(self, link: Link) -> TaskFactory:
+        batch_size = link.target.settings.get("batch_size", MAX_BATCH)
+        if self.fifo:
+            batch_size = min(batch_size, MAX_BATCH)
+
+        async def poll() -> None:
+            while True:
+                await self.engine.gate()
+                received = await self.receive(min(batch_size, MAX_BATCH), wait=MAX_WAIT)
+                while len(received) < batch_size:
+                    more = await self._receive_once(
+                        min(MAX_BATCH, batch_size - len(received)), None
+                    )
+                    if not more:
+                        break
+                    received.extend(more)
+                if received:
+                    await self._hand_over(link, received)
+
+        return poll
+
+    async def _hand_over(self, link: Link, received: list[Received]) -> None:
+        messages = [item.message for item in received]
+        count = len(messages)
+        link.count += count
+        self.stats.sent += count
+        failed: set[str] = set()
+        try:
+            await link.target.accept(messages, link)
+        except DeliveryFailed as error:
+            failed = {m.id for m in (error.failed if error.failed is not None else messages)}
+        done = [item.receipt for item in received if item.message.id not in failed]
+        if done:
+            try:
+                await self.delete(done)
+            except StoreError as error:
+                self.fail(error.code, error.message, messages)
+        if not done or failed:
+            self.wake()
+
+    def gauges(self) -> dict[str, Any]:
+        if self.memory is None:
+            return {}
+        counts = self.memory.queue_counts_now(self.id, self.clock.now())
+        return {"depth": counts.visible, "in_flight": counts.in_flight, "delayed": counts.delayed}

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import calendar
 import json
 import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from runtime.events import Message, NodeState
 from runtime.nodes.base import Field, Kind, Problem
+from runtime.nodes.behaviour import DeliveryFailed, Link, NodeRuntime, TaskFactory
+from runtime.templates import iso_time
 
 MAX_TARGETS = 5
 MAX_PATTERN_CHARS = 2048  # AWS default quota, adjustable to 4,096
@@ -367,3 +373,345 @@ def _paths_map_problems(paths: Any) -> list[Problem]:
         else:
             problems.extend(_json_path_problems(path, where))
     return problems
+
+
+def schedule_period(expression: str) -> float | None:
+    """Seconds between runs of a rate() expression, or None for cron."""
+    rate = _RATE.fullmatch(expression)
+    if not rate:
+        return None
+    unit = rate.group(2).rstrip("s")
+    return int(rate.group(1)) * {"minute": 60, "hour": 3600, "day": 86400}[unit]
+
+
+def _cron_set(part: str, low: int, high: int, names: tuple[str, ...]) -> set[int]:
+    values: set[int] = set()
+    for item in part.split(","):
+        base, _, step = item.partition("/")
+        if base in ("*", "?"):
+            first, last = low, high
+        else:
+            start, _, end = base.partition("-")
+            first = _cron_value(start, low, high, names) or low
+            last = (
+                (_cron_value(end, low, high, names) or high)
+                if end
+                else (first if not step else high)
+            )
+        values.update(range(first, last + 1, int(step) if step else 1))
+    return values
+
+
+def _day_matches(day: datetime, dom: str, dow: str) -> bool:
+    last_day = calendar.monthrange(day.year, day.month)[1]
+    weekday = (day.weekday() + 1) % 7 + 1  # cron: 1 = Sunday
+    if dom != "?":
+        for item in dom.split(","):
+            if item == "L" and day.day == last_day:
+                return True
+            if item.endswith("W"):
+                target = last_day if item == "LW" else int(item[:-1])
+                if day.day == _nearest_weekday(day, min(target, last_day)):
+                    return True
+            elif item != "L" and day.day in _cron_set(item, 1, 31, ()):
+                return True
+        return False
+    for item in dow.upper().split(","):
+        for number, name in enumerate(_DAYS, start=1):
+            item = item.replace(name, str(number))
+        if item == "L" and weekday == 7:
+            return True
+        if item.endswith("L") and len(item) > 1:
+            if weekday == int(item[:-1]) and day.day + 7 > last_day:
+                return True
+        elif "#" in item:
+            wanted, nth = (int(x) for x in item.split("#"))
+            if weekday == wanted and (day.day - 1) // 7 + 1 == nth:
+                return True
+        elif item != "L" and weekday in _cron_set(item, 1, 7, ()):
+            return True
+    return False
+
+
+def _nearest_weekday(day: datetime, target: int) -> int:
+    moment = day.replace(day=target)
+    if moment.weekday() == 5:  # Saturday: Friday, or Monday when the 1st
+        return target - 1 if target > 1 else target + 2
+    if moment.weekday() == 6:
+        last = calendar.monthrange(day.year, day.month)[1]
+        return target + 1 if target < last else target - 2
+    return target
+
+
+def next_run(expression: str, after: float, created: float | None = None) -> float | None:
+    """The next time a schedule fires strictly after ``after`` (epoch seconds, UTC)."""
+    period = schedule_period(expression)
+    if period is not None:
+        origin = after if created is None else created
+        steps = int((after - origin) // period) + 1
+        return origin + steps * period
+    cron = _CRON.fullmatch(expression)
+    if not cron:
+        return None
+    minutes_, hours_, dom, month_, dow, year_ = cron.group(1).split()
+    minutes = sorted(_cron_set(minutes_, 0, 59, ()))
+    hours = sorted(_cron_set(hours_, 0, 23, ()))
+    months = _cron_set(month_, 1, 12, _MONTHS)
+    years = _cron_set(year_, 1970, 2199, ())
+    start = datetime.fromtimestamp(after, UTC).replace(second=0, microsecond=0)
+    day = start.replace(hour=0, minute=0)
+    for _ in range(366 * 5):
+        if day.year in years and day.month in months and _day_matches(day, dom, dow):
+            for hour in hours:
+                for minute in minutes:
+                    moment = day.replace(hour=hour, minute=minute)
+                    if moment.timestamp() > after:
+                        return moment.timestamp()
+        day += timedelta(days=1)
+    return None
+
+
+_PATH_TOKEN = re.compile(r"\.([A-Za-z0-9_\-]+)|\[(\d+)\]|\['([^']+)'\]")
+_PLACEHOLDER = re.compile(r"<([^<>\s]+)>")
+MISSING = object()
+
+
+def json_path_get(document: Any, path: str) -> Any:
+    """Follow a simple JSONPath ($.a.b, $.a[0], $['a']); MISSING when it selects nothing."""
+    if not path.startswith("$"):
+        return MISSING
+    value = document
+    for match in _PATH_TOKEN.finditer(path, 1):
+        name, index, quoted = match.groups()
+        key: Any = int(index) if index is not None else (name or quoted)
+        if isinstance(key, int):
+            if not isinstance(value, list) or key >= len(value):
+                return MISSING
+        elif not isinstance(value, dict) or key not in value:
+            return MISSING
+        value = value[key]
+    return value
+
+
+def _unquoted(value: Any) -> str:
+    # String-mode templates render objects without quotes: {acc_id:0a78,sf_id:baz}, [HIGH].
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{key}:{_unquoted(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_unquoted(item) for item in value) + "]"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+class InputTransformer:
+    """An EventBridge InputTransformer compiled once: <name> placeholders, AWS's rules."""
+
+    def __init__(self, template: str, paths: dict[str, str], rule: RuleNode) -> None:
+        self.paths = paths
+        self.rule = rule
+        stripped = template.strip()
+        self.string_mode = len(stripped) >= 2 and stripped[0] == '"' and stripped[-1] == '"'
+        self.parts: list[str | tuple[str, bool]] = []
+        position = 0
+        in_string = escaped = False
+        for match in _PLACEHOLDER.finditer(template):
+            literal = template[position : match.start()]
+            for char in literal:
+                if escaped:
+                    escaped = False
+                elif char == "\\":
+                    escaped = True
+                elif char == '"':
+                    in_string = not in_string
+            self.parts.append(literal)
+            self.parts.append((match.group(1), in_string))
+            position = match.end()
+        self.parts.append(template[position:])
+
+    def value(self, name: str, event: dict[str, Any]) -> Any:
+        if name == "aws.events.rule-arn":
+            return self.rule.arn
+        if name == "aws.events.rule-name":
+            return self.rule.id
+        if name == "aws.events.event.ingestion-time":
+            return event.get("time", "")
+        if name == "aws.events.event":
+            return {key: item for key, item in event.items() if key != "detail"}
+        if name == "aws.events.event.json":
+            return event
+        path = self.paths.get(name)
+        return MISSING if path is None else json_path_get(event, path)
+
+    def render(self, event: dict[str, Any]) -> Any:
+        """The target input, or MISSING when the output is not valid (nothing is delivered)."""
+        pieces: list[str] = []
+        for part in self.parts:
+            if isinstance(part, str):
+                pieces.append(part)
+                continue
+            name, quoted = part
+            value = self.value(name, event)
+            if value is MISSING:
+                continue
+            if self.string_mode or (quoted and isinstance(value, str)):
+                pieces.append(_unquoted(value))
+            elif quoted:
+                if isinstance(value, dict | list):
+                    return MISSING
+                pieces.append(json.dumps(value))
+            else:
+                pieces.append(json.dumps(value, separators=(",", ":")))
+        text = "".join(pieces)
+        if self.string_mode:
+            return text
+        try:
+            return json.loads(text)
+        except ValueError:
+            return MISSING
+
+
+class RuleNode(NodeRuntime):
+    """Matches events with its compiled pattern and delivers each target's input, retrying
+    failures with exponential back-off and jitter, then dead-lettering with the AWS attributes."""
+
+    kind = "rule"
+
+    def setup(self) -> None:
+        settings = self.settings
+        self.arn = self.engine.arn("events", f"rule/{self.id}")
+        self.enabled = settings["state"] == "ENABLED"
+        self.pattern: Any = None
+        self.setup_error = ""
+        if settings["event_pattern"] is not None:
+            from runtime.patterns import PatternError, compile_pattern
+
+            try:
+                self.pattern = compile_pattern(settings["event_pattern"])
+            except PatternError as error:
+                self.state = NodeState.NOT_RUNNABLE
+                self.setup_error = error.message
+                self.refuse(error.code, error.message)
+        self.inputs = {link.id: self._input_builder(link) for link in self.links}
+        dlq = self.engine.nodes.get(settings["dead_letter_queue"] or "")
+        self.dead_letter_queue = dlq if dlq is not None and dlq.kind == "queue" else None
+
+    def _input_builder(self, link: Link) -> Callable[[dict[str, Any]], Any]:
+        config = link.config
+        mode = config["input_mode"]
+        if mode == "constant":
+            constant = config["input"]
+            return lambda event: constant
+        if mode == "input_path":
+            path = config["input_path"]
+            return lambda event: json_path_get(event, path)
+        if mode == "input_transformer":
+            transformer = InputTransformer(
+                config["input_template"], config["input_paths_map"], self
+            )
+            return transformer.render
+        return lambda event: event
+
+    def tasks(self) -> list[tuple[str, TaskFactory]]:
+        if self.settings["schedule_expression"] and self.enabled:
+            return [("schedule", self._schedule)]
+        return []
+
+    async def accept(self, messages: list[Message], link: Link | None) -> None:
+        if not self.enabled or self.pattern is None:
+            self.stats.dropped += len(messages)
+            return
+        matches = self.pattern.matches
+        matched = [message for message in messages if matches(message.body)]
+        if len(matched) < len(messages):
+            self.stats.dropped += len(messages) - len(matched)
+            if self.engine.message_events or any(m.traced for m in messages):
+                kept = {id(message) for message in matched}
+                self.note("dropped", [m for m in messages if id(m) not in kept], self.id)
+        if matched:
+            self.note_received(matched)
+            await self.route(matched)
+
+    async def route(self, events: list[Message]) -> None:
+        for link in self.links:
+            build = self.inputs[link.id]
+            system = self._target_system(link)
+            inputs: list[Message] = []
+            for event in events:
+                body = build(event.body)
+                if body is MISSING:
+                    self.fail(
+                        "SDK_CLIENT_ERROR", "the input transformer made no valid output", [event]
+                    )
+                    continue
+                extra = system
+                key_path = link.config["partition_key_path"]
+                if link.target.kind == "stream":
+                    key = json_path_get(event.body, key_path) if key_path else event.body["id"]
+                    extra = {**system, "PartitionKey": str(key)}
+                inputs.append(event.derive(self.id, body=body, system=extra or None))
+            if inputs:
+                await self.deliver(link, inputs)
+
+    def _target_system(self, link: Link) -> dict[str, Any]:
+        group = link.config["message_group_id"]
+        return {"MessageGroupId": group} if group else {}
+
+    def delivery_failed(
+        self, link: Link, messages: list[Message], error: DeliveryFailed, attempt: int
+    ) -> None:
+        failed = error.failed if error.failed is not None else messages
+        retries = attempt - 1
+        limit, max_age = self.settings["max_retry_attempts"], self.settings["max_event_age"]
+        now = self.clock.now()
+        age = now - min(message.created_at for message in failed)
+        if error.retriable and retries < limit and age < max_age:
+            self.stats.retries += len(failed)
+            delay = min(2.0**retries, 300.0) * (0.5 + self.engine.rng.random() / 2)
+            self.engine.later(delay, self.deliver, link, failed, attempt + 1)
+            return
+        condition = "MaximumRetryAttempts" if retries >= limit else "MaximumEventAgeInSeconds"
+        self.stats.dead_lettered += len(failed)
+        attributes = {
+            "RULE_ARN": self.arn,
+            "TARGET_ARN": getattr(
+                link.target, "arn", self.engine.arn(link.target.kind, link.target.id)
+            ),
+            "ERROR_CODE": error.code,
+            "ERROR_MESSAGE": error.message[:256],
+            "RETRY_ATTEMPTS": retries,
+        }
+        if error.retriable:
+            attributes["EXHAUSTED_RETRY_CONDITION"] = condition
+        dlq = self.dead_letter_queue
+        for message in failed:
+            self.engine.dead_lettered(
+                self, message, dlq.id if dlq else "", error.code, error.message
+            )
+        if dlq is not None:
+            letters = [m.derive(self.id, attributes=attributes, system={}) for m in failed]
+            self.engine.later(0, dlq.accept, letters, None)
+
+    async def _schedule(self) -> None:
+        expression = self.settings["schedule_expression"]
+        created = self.clock.now()
+        while True:
+            when = next_run(expression, self.clock.now(), created)
+            if when is None:
+                return
+            await self.clock.sleep(when - self.clock.now())
+            await self.engine.gate()
+            event = {
+                "version": "0",
+                "id": self.engine.new_id(),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": self.engine.settings.account,
+                "time": iso_time(when),
+                "region": self.engine.settings.region,
+                "resources": [self.arn],
+                "detail": {},
+            }
+            message = Message.new(event, now=self.clock.now(), node=self.id, message_id=event["id"])
+            self.note_received([message])
+            await self.route([message])

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections import deque
 from typing import Any
 
+from runtime.events import Message
 from runtime.nodes.base import TEMPLATE_REFERENCES_HELP, Field, Kind, Problem, template_problem
+from runtime.nodes.behaviour import Link, NodeRuntime
+from runtime.templates import TemplateContext, compile_text
 
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
 MAX_SMS_CHARS = 1600
@@ -83,3 +87,39 @@ class Sms(Kind):
             return [("/message_template", "is required")]
         message = template_problem(config["message_template"], references=True)
         return [("/message_template", message)] if message else []
+
+
+MAX_RECORDED = 1000
+SEGMENT_GSM, SEGMENT_UNICODE = 160, 70
+
+
+class SmsNode(NodeRuntime):
+    """Renders each message as a text and records it per recipient; nothing is sent."""
+
+    kind = "sms"
+
+    def setup(self) -> None:
+        self.render = compile_text(self.settings["message_template"])
+        self.sent: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED)
+
+    async def accept(self, messages: list[Message], link: Link | None) -> None:
+        self.note_received(messages)
+        for message in messages:
+            context = TemplateContext(self.engine.rng, self.clock.now(), message=message)
+            text = self.render(context)[:MAX_SMS_CHARS]
+            per_segment = SEGMENT_GSM if text.isascii() else SEGMENT_UNICODE
+            for number in self.settings["phone_numbers"]:
+                self.sent.append(
+                    {
+                        "to": number,
+                        "sender_id": self.settings["sender_id"],
+                        "type": self.settings["sms_type"],
+                        "text": text,
+                        "segments": max(1, -(-len(text) // per_segment)),
+                        "message_id": message.id,
+                    }
+                )
+        self.stats.acked += len(messages)
+
+    def gauges(self) -> dict[str, Any]:
+        return {"recorded": len(self.sent)}

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+from runtime.asl import ExecutionRun, InvalidDefinition, TaskError, TaskTokens
+from runtime.asl import StateMachine as AslMachine
+from runtime.asl.graph import StatusTracker
+from runtime.asl.payload import to_json
+from runtime.clock import ManualClock
+from runtime.events import Event, Message, NodeState
 from runtime.nodes.base import Field, Kind, Problem
+from runtime.nodes.behaviour import (
+    DeliveryFailed,
+    Link,
+    NodeRuntime,
+    TaskFactory,
+    parse_json_body,
+)
 from runtime.nodes.function import COMPUTE_TARGETS
 
 MAX_DEFINITION_CHARS = 1048576
@@ -32,8 +50,19 @@ class StateMachine(Kind):
                 "States": {"Pass": {"Type": "Pass", "End": True}},
             },
             "The workflow in Amazon States Language: StartAt names the first state, States "
-            "holds them all (Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map). A Task's "
-            "Resource names a wired node. At most 1,048,576 characters.",
+            "holds them all (Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map). Task "
+            "states call nodes of this topology by id: a function as "
+            "arn:aws:lambda:us-east-1:123456789012:function:<node id> or through "
+            "arn:aws:states:::lambda:invoke with FunctionName <node id>; a queue through "
+            "arn:aws:states:::sqs:sendMessage with QueueUrl ending in /<node id>; a topic through "
+            "arn:aws:states:::sns:publish with TopicArn ending in :<node id>; an event bus "
+            "through arn:aws:states:::events:putEvents (EventBusName: its bus name or node id, "
+            "else the wired bus); another state machine through "
+            "arn:aws:states:::states:startExecution(.sync, .sync:2) with StateMachineArn ending "
+            "in :stateMachine:<node id>. Add .waitForTaskToken to wait for "
+            "SendTaskSuccess/Failure with $$.Task.Token. Edges to called nodes carry the calls; "
+            "other out-edges receive each execution's output, or its Error and Cause. At most "
+            "1,048,576 characters.",
             editor="asl",
         ),
         Field(
@@ -178,3 +207,844 @@ def _resources(states: Any, where: str) -> Iterator[tuple[str, str]]:
         for key in ("ItemProcessor", "Iterator"):
             if isinstance(state.get(key), dict):
                 yield from _resources(state[key].get("States"), f"{here}/{key}/States")
+
+
+# --- behaviour ------------------------------------------------------------------------------------
+#
+# Task resources name nodes of the topology (the help text of `definition` says the same):
+#   arn:aws:lambda:<region>:<account>:function:<node id>     a function node, invoked directly
+#   arn:aws:states:::lambda:invoke  FunctionName=<node id or its ARN>, Payload=...
+#   arn:aws:states:::sqs:sendMessage  QueueUrl=https://sqs.<region>.amazonaws.com/<acct>/<node id>
+#   arn:aws:states:::sns:publish  TopicArn=arn:aws:sns:<region>:<account>:<node id>
+#   arn:aws:states:::events:putEvents  Entries[].EventBusName=<bus name or node id>
+#   arn:aws:states:::states:startExecution[.sync[:2]]  StateMachineArn=...:stateMachine:<node id>
+# each optionally with .waitForTaskToken; aws-sdk:<service>:<action> forms map to the same calls.
+# Out-edges to nodes that Task states call carry those calls; the other out-edges receive each
+# execution's output (or its failure).
+
+MAX_EXECUTIONS_KEPT = 50
+MAX_STEPS_KEPT = 5000  # per execution: data-processing steps shown in the execution view
+MAX_EXECUTION_NAME = 80
+STANDARD_MAX_SECONDS = 365 * 24 * 3600
+EXPRESS_MAX_SECONDS = 300
+INPUT_LIMIT_BYTES = 262_144
+RESOURCE_SERVICES = {"eventbridge": "events", "sfn": "states"}  # aws-sdk service names
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionStateChanged(Event):
+    """A state of an execution changed status: running, retrying, succeeded, failed, caught,
+    aborted. The live view colours the state graph from these."""
+
+    node: str
+    execution: str
+    state: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionStatusChanged(Event):
+    """An execution started (RUNNING) or ended (SUCCEEDED, FAILED, TIMED_OUT, ABORTED)."""
+
+    node: str
+    execution: str
+    status: str
+    error: str = ""
+    cause: str = ""
+
+
+class StartRefused(Exception):
+    """StartExecution refused, with the AWS error code (ExecutionAlreadyExists, ...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"{code}: {message}")
+
+
+class InvalidToken(Exception):
+    """SendTaskSuccess/Failure/Heartbeat for a token nobody waits for (AWS: TaskTimedOut)."""
+
+
+@dataclass
+class ExecutionRecord:
+    """One execution as DescribeExecution and the execution view see it."""
+
+    name: str
+    arn: str
+    state_machine_arn: str
+    input: Any
+    source: str
+    started: float
+    status: str = "RUNNING"
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    stopped: float | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    steps: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    step_count: int = 0
+    history_kept: bool = True
+    tracker: StatusTracker = field(default_factory=StatusTracker)
+    tokens: TaskTokens = field(default_factory=TaskTokens)
+    trace_id: str = ""
+    launched: bool = False
+    run: ExecutionRun | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def describe(self) -> dict[str, Any]:
+        """DescribeExecution's answer (input and output as JSON text, dates as epoch seconds)."""
+        answer: dict[str, Any] = {
+            "executionArn": self.arn,
+            "stateMachineArn": self.state_machine_arn,
+            "name": self.name,
+            "status": self.status,
+            "startDate": self.started,
+            "input": to_json(self.input),
+        }
+        if self.stopped is not None:
+            answer["stopDate"] = self.stopped
+        if self.status == "SUCCEEDED":
+            answer["output"] = to_json(self.output)
+        if self.error is not None:
+            answer["error"] = self.error
+        if self.cause is not None:
+            answer["cause"] = self.cause
+        return answer
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "arn": self.arn,
+            "status": self.status,
+            "source": self.source,
+            "started": self.started,
+            "stopped": self.stopped,
+            "error": self.error,
+            "cause": self.cause,
+            "waiting_tokens": self.tokens.pending() if self.status == "RUNNING" else [],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data: what the designer shows and keeps."""
+        return {
+            **self.summary(),
+            "input": self.input,
+            "output": self.output,
+            "history": [plain_event(event) for event in self.history],
+            "history_kept": self.history_kept,
+            "steps": {str(key): list(value) for key, value in self.steps.items()},
+            "statuses": dict(self.tracker.statuses),
+        }
+
+
+def plain_event(event: dict[str, Any]) -> dict[str, Any]:
+    """A history event with its timestamp as epoch seconds (JSON-able)."""
+    stamp = event.get("timestamp")
+    if hasattr(stamp, "timestamp"):
+        return {**event, "timestamp": stamp.timestamp()}
+    return dict(event)
+
+
+class StateMachineNode(NodeRuntime):
+    """Runs one ASL execution per incoming message (its body is the input), and per
+    ``start_execution`` call (API gateway, UI, a parent machine).
+
+    Executions are tasks of the node's own TaskGroup, so a long Wait never holds up the sender.
+    Task states call other nodes through ``TopologyResources``. Each finished execution sends its
+    output, or ``{"Error", "Cause", ...}`` counted as an error, along the out-edges that are not
+    Task calls. The last ``MAX_EXECUTIONS_KEPT`` executions stay readable with their history,
+    and every state change is emitted as ``ExecutionStateChanged`` for the live view.
+    """
+
+    kind = "state_machine"
+
+    def setup(self) -> None:
+        self.arn = self.engine.arn("states", f"stateMachine:{self.id}")
+        self.machine_type: str = self.settings["type"]
+        self.setup_error = ""
+        self.machine: AslMachine | None = None
+        try:
+            machine = AslMachine(
+                self.settings["definition"],
+                name=self.id,
+                state_machine_type=self.machine_type,
+            )
+        except (InvalidDefinition, ValueError, TypeError) as error:
+            self.state = NodeState.NOT_RUNNABLE
+            self.setup_error = str(error)
+        else:
+            machine.arn = self.arn
+            limit = EXPRESS_MAX_SECONDS if self.express else STANDARD_MAX_SECONDS
+            machine.timeout_seconds = min(machine.timeout_seconds or limit, limit)
+            self.machine = machine
+        self.resources = TopologyResources(self)
+        called = called_nodes(self.settings["definition"]) if self.machine else set()
+        self.output_links = [link for link in self.links if not is_call(link, called)]
+        self.executions: OrderedDict[str, ExecutionRecord] = OrderedDict()
+        self.counts = {"started": 0, "succeeded": 0, "failed": 0, "timed_out": 0, "aborted": 0}
+        self.running = 0
+        self._group: asyncio.TaskGroup | None = None
+        self._backlog: list[tuple[ExecutionRecord, Message | None]] = []
+
+    @property
+    def express(self) -> bool:
+        return self.machine_type == "EXPRESS"
+
+    def tasks(self) -> list[tuple[str, TaskFactory]]:
+        return [("executions", self.own_executions)]
+
+    async def own_executions(self) -> None:
+        """Holds the TaskGroup every execution of this node runs in, until the run stops."""
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            backlog, self._backlog = self._backlog, []
+            for record, message in backlog:
+                self._spawn(record, message)
+            try:
+                await asyncio.get_running_loop().create_future()
+            finally:
+                self._group = None
+
+    # --- starting executions ----------------------------------------------------------------
+    async def accept(self, messages: list[Message], link: Link | None) -> None:
+        self.note_received(messages)
+        for message in messages:
+            try:
+                record = self.new_execution(
+                    parse_json_body(message.body), name=message.id, source="message"
+                )
+            except StartRefused as refused:
+                if refused.code == "ExecutionAlreadyExists":
+                    self.stats.duplicates += 1  # a redelivered message starts nothing new
+                else:
+                    self.refuse(refused.code, refused.message, message)
+                continue
+            if record.launched:
+                self.stats.duplicates += 1
+                continue
+            record.trace_id = message.trace_id
+            self._spawn(record, message)
+
+    async def start_execution(
+        self,
+        input: Any = None,
+        *,
+        name: str | None = None,
+        sync: bool = False,
+        source: str = "api",
+    ) -> str | dict[str, Any]:
+        """StartExecution: the execution ARN at once, or with ``sync`` DescribeExecution's
+        answer once it ends. Raises StartRefused (InvalidExecutionInput, ...)."""
+        self.stats.received += 1
+        record = self.new_execution(input, name=name, source=source)
+        if sync:
+            if not record.launched:
+                await self.run_execution(record, None)
+            await record.done.wait()
+            return record.describe()
+        if not record.launched:
+            self._spawn(record, None)
+        return record.arn
+
+    async def start_sync_execution(self, input: Any = None, name: str | None = None) -> Any:
+        """StartSyncExecution (API gateway). AWS allows it for EXPRESS machines only; Flowyard
+        runs STANDARD machines the same way rather than refusing."""
+        return await self.start_execution(input, name=name, sync=True, source="api")
+
+    def new_execution(self, input: Any, *, name: str | None, source: str) -> ExecutionRecord:
+        if self.machine is None:
+            raise StartRefused("InvalidDefinition", self.setup_error or "no valid definition")
+        input = {} if input is None else input
+        text = to_json(input)
+        if len(text.encode()) > INPUT_LIMIT_BYTES:
+            raise StartRefused(
+                "InvalidExecutionInput",
+                f"The execution input is larger than {INPUT_LIMIT_BYTES} bytes (UTF-8).",
+            )
+        name = name or self._new_name()
+        if not 1 <= len(name) <= MAX_EXECUTION_NAME:
+            raise StartRefused(
+                "InvalidName", f"An execution name has 1 to {MAX_EXECUTION_NAME} characters."
+            )
+        existing = self.executions.get(name)
+        if existing is not None:
+            if existing.status == "RUNNING" and to_json(existing.input) == text:
+                return existing  # StartExecution is idempotent while the execution runs
+            raise StartRefused(
+                "ExecutionAlreadyExists", f"Execution Already Exists: '{existing.arn}'"
+            )
+        record = ExecutionRecord(
+            name=name,
+            arn=self.engine.arn("states", f"execution:{self.id}:{name}"),
+            state_machine_arn=self.arn,
+            input=input,
+            source=source,
+            started=self.clock.now(),
+        )
+        self.executions[name] = record
+        while len(self.executions) > MAX_EXECUTIONS_KEPT:
+            oldest = next(iter(self.executions.values()))
+            if oldest.status == "RUNNING":
+                break  # running executions stay findable (callbacks, stop)
+            self.executions.popitem(last=False)
+        return record
+
+    def _new_name(self) -> str:
+        bits = f"{self.engine.rng.getrandbits(128):032x}"
+        return f"{bits[:8]}-{bits[8:12]}-4{bits[13:16]}-a{bits[17:20]}-{bits[20:]}"
+
+    def _spawn(self, record: ExecutionRecord, message: Message | None) -> None:
+        record.launched = True
+        if self._group is None:
+            self._backlog.append((record, message))  # the run has not started yet
+            return
+        self._group.create_task(
+            self.run_execution(record, message), name=f"{self.id}:execution:{record.name}"
+        )
+
+    async def run_execution(self, record: ExecutionRecord, message: Message | None) -> None:
+        """Runs one execution to its end, records it and sends its outcome on; never raises
+        (except cancellation, which marks it ABORTED)."""
+        assert self.machine is not None
+        record.launched = True
+        run = ExecutionRun(
+            self.machine,
+            record.input,
+            clock=self.clock,
+            resources=self.resources,
+            tokens=record.tokens,
+            rng=self.engine.rng,
+            name=record.name,
+            on_event=lambda event: self._heard(record, event),
+            on_step=lambda visit, state, step, value: self._stepped(record, visit, step, value),
+        )
+        run.arn = record.arn
+        record.run = run
+        record.history = run.history.events
+        self.counts["started"] += 1
+        self.running += 1
+        self._emit_status(record)
+        try:
+            execution = await run.run()
+        except asyncio.CancelledError:
+            self._finish(record, "ABORTED", None, "Flowyard.RunStopped", "The run was stopped.")
+            raise
+        except Exception as error:  # noqa: BLE001 - an interpreter bug fails one execution
+            self._finish(
+                record, "FAILED", None, "States.Runtime", f"{type(error).__name__}: {error}"
+            )
+        else:
+            self._finish(
+                record, execution.status.value, execution.output, execution.error, execution.cause
+            )
+        await self._send_outcome(record, message)
+
+    def _finish(
+        self,
+        record: ExecutionRecord,
+        status: str,
+        output: Any,
+        error: str | None,
+        cause: str | None,
+    ) -> None:
+        record.status, record.output, record.error, record.cause = status, output, error, cause
+        record.stopped = self.clock.now()
+        record.run = None
+        self.running -= 1
+        key = status.lower()
+        self.counts[key] = self.counts.get(key, 0) + 1
+        level = self.settings["log_level"]
+        if self.express and (level == "OFF" or (level != "ALL" and status == "SUCCEEDED")):
+            # Express machines keep history only through logging (spec 6.10).
+            record.history, record.steps, record.history_kept = [], {}, False
+        record.done.set()
+        self._emit_status(record)
+
+    def _emit_status(self, record: ExecutionRecord) -> None:
+        self.engine.emit(
+            ExecutionStatusChanged(
+                self.clock.now(),
+                self.id,
+                record.name,
+                record.status,
+                record.error or "",
+                record.cause or "",
+            )
+        )
+
+    def _heard(self, record: ExecutionRecord, event: dict[str, Any]) -> None:
+        now = self.clock.now()
+        for state, status in record.tracker.feed(event):
+            self.engine.emit(ExecutionStateChanged(now, self.id, record.name, state, status))
+
+    def _stepped(self, record: ExecutionRecord, visit: int, step: str, value: Any) -> None:
+        if record.step_count >= MAX_STEPS_KEPT:
+            return
+        record.step_count += 1
+        record.steps.setdefault(visit, []).append((step, to_json(value)))
+
+    async def _send_outcome(self, record: ExecutionRecord, message: Message | None) -> None:
+        if record.status == "SUCCEEDED":
+            body = record.output
+        else:
+            body = {
+                "Error": record.error,
+                "Cause": record.cause,
+                "ExecutionArn": record.arn,
+                "Status": record.status,
+                "Input": record.input,
+            }
+        if message is None:
+            out = Message.new(
+                body, now=self.clock.now(), node=self.id, traced=record.source == "ui"
+            )
+        else:
+            out = message.derive(self.id, body=body)
+        if record.status != "SUCCEEDED":
+            self.fail(record.error or record.status, record.cause or "", [out])
+        else:
+            self.stats.acked += 1
+        if self.output_links:
+            await self.send_on([out], self.output_links)
+
+    # --- controlling executions -------------------------------------------------------------
+    def stop_execution(self, name: str, error: str | None = None, cause: str | None = None) -> bool:
+        """StopExecution: the execution ends ABORTED; False when it is not running."""
+        record = self.executions.get(name)
+        if record is None or record.run is None:
+            return False
+        record.run.stop(error, cause)
+        return True
+
+    def _waiting(self, token: str) -> ExecutionRecord:
+        for record in self.executions.values():
+            if record.status == "RUNNING" and token in record.tokens.pending():
+                return record
+        raise InvalidToken(f"TaskTimedOut: the task token is not pending: {token[:16]}…")
+
+    def send_task_success(self, token: str, output: Any) -> None:
+        self._waiting(token).tokens.send_task_success(token, output)
+
+    def send_task_failure(
+        self, token: str, error: str | None = None, cause: str | None = None
+    ) -> None:
+        self._waiting(token).tokens.send_task_failure(token, error, cause)
+
+    def send_task_heartbeat(self, token: str) -> None:
+        self._waiting(token).tokens.send_task_heartbeat(token)
+
+    def execution(self, name: str) -> ExecutionRecord | None:
+        return self.executions.get(name)
+
+    def gauges(self) -> dict[str, Any]:
+        gauges: dict[str, Any] = {"executions": dict(self.counts), "running": self.running}
+        if self.executions:
+            latest = next(reversed(self.executions.values()))
+            gauges["latest"] = {
+                "name": latest.name,
+                "status": latest.status,
+                "states": dict(latest.tracker.statuses),
+            }
+        if self.setup_error:
+            gauges["error"] = self.setup_error
+        return gauges
+
+
+def find_waiting(engine: Any, token: str) -> StateMachineNode:
+    """The state machine node whose execution waits for this task token (SendTask* callers)."""
+    for node in engine.nodes.values():
+        if isinstance(node, StateMachineNode):
+            try:
+                node._waiting(token)
+            except InvalidToken:
+                continue
+            return node
+    raise InvalidToken(f"TaskTimedOut: the task token is not pending: {token[:16]}…")
+
+
+# --- Task resources ---------------------------------------------------------------------------
+
+
+def split_resource(resource: str) -> tuple[str, str, str]:
+    """(service, action, pattern suffix) of a Task Resource; ("lambda", "arn", "") for a
+    direct Lambda function ARN, ("", "", "") for anything else."""
+    parts = resource.split(":")
+    if len(parts) >= 7 and parts[2] == "lambda" and parts[5] == "function":
+        return "lambda", "arn", ""
+    if not resource.startswith("arn:aws:states:::"):
+        return "", "", ""
+    rest = resource.removeprefix("arn:aws:states:::").split(":")
+    if rest[0] == "aws-sdk" and len(rest) >= 3:
+        rest = [RESOURCE_SERVICES.get(rest[1], rest[1]), *rest[2:]]
+    service, tail = rest[0], ":".join(rest[1:])
+    action, _, pattern = tail.partition(".")
+    return service, action[:1].lower() + action[1:], pattern
+
+
+def last_name(value: Any, separator: str = ":") -> str:
+    """The node id at the end of an ARN, a queue URL or a plain name."""
+    text = str(value or "")
+    if text.startswith(("https://", "http://")):
+        return text.rstrip("/").rsplit("/", 1)[-1]
+    if text.startswith("arn:"):
+        parts = text.split(":")
+        if len(parts) >= 7 and parts[2] in ("lambda", "states"):
+            return parts[6]  # function:<name>[:alias], stateMachine:<name>
+        text = parts[-1]
+    return text.rsplit("/", 1)[-1] if "event-bus/" in text else text.split(":", 1)[0]
+
+
+def called_nodes(definition: Any) -> set[str]:
+    """Node ids the definition's Task states name statically (their edges are calls)."""
+    names: set[str] = set()
+    for state in _all_states(definition):
+        if state.get("Type") != "Task" or not isinstance(state.get("Resource"), str):
+            continue
+        service, action, _ = split_resource(state["Resource"])
+        parameters = state.get("Parameters", state.get("Arguments"))
+        parameters = parameters if isinstance(parameters, dict) else {}
+        if (service, action) == ("lambda", "arn"):
+            names.add(last_name(state["Resource"]))
+            continue
+        key = {
+            "lambda": "FunctionName",
+            "sqs": "QueueUrl",
+            "sns": "TopicArn",
+            "states": "StateMachineArn",
+        }.get(service)
+        if key and isinstance(parameters.get(key), str):
+            names.add(last_name(parameters[key]))
+        for entry in parameters.get("Entries") or () if service == "events" else ():
+            if isinstance(entry, dict) and isinstance(entry.get("EventBusName"), str):
+                names.add(last_name(entry["EventBusName"]))
+        if service == "events" and not any(
+            isinstance(e, dict) and "EventBusName" in e for e in parameters.get("Entries") or ()
+        ):
+            names.add("*event_bus")
+    return names
+
+
+def is_call(link: Link, called: set[str]) -> bool:
+    """Whether an out-edge carries Task calls rather than execution outcomes."""
+    target = link.target
+    if target.id in called:
+        return True
+    if target.kind == "event_bus":
+        return "*event_bus" in called or target.settings.get("bus_name") in called
+    return False
+
+
+def _all_states(definition: Any) -> Iterator[dict[str, Any]]:
+    states = definition.get("States") if isinstance(definition, dict) else None
+    for state in (states or {}).values():
+        if not isinstance(state, dict):
+            continue
+        yield state
+        for branch in state.get("Branches") or ():
+            yield from _all_states(branch)
+        for key in ("ItemProcessor", "Iterator"):
+            yield from _all_states(state.get(key))
+
+
+class TopologyResources:
+    """Answers Task states with the nodes of the running topology (see the mapping above).
+
+    Each call is one message to the target node, counted on the connecting edge when there is
+    one. A function's latency and failure injection apply; its errors become task errors named
+    as Lambda names them, which Retry and Catch then see.
+    """
+
+    def __init__(self, node: StateMachineNode) -> None:
+        self.node = node
+        self.engine = node.engine
+
+    async def invoke(self, resource: str, payload: Any, *, token: str | None) -> Any:
+        service, action, pattern = split_resource(resource)
+        if (service, action) == ("lambda", "arn"):
+            return await self.call_function(last_name(resource), payload)
+        handler = {
+            ("lambda", "invoke"): self.lambda_invoke,
+            ("sqs", "sendMessage"): self.send_message,
+            ("sns", "publish"): self.publish,
+            ("events", "putEvents"): self.put_events,
+            ("states", "startExecution"): self.start_execution,
+        }.get((service, action))
+        if handler is None:
+            raise TaskError(
+                "States.TaskFailed",
+                f"Flowyard does not emulate the resource '{resource}'. Task states can call "
+                "functions, queues, topics, event buses and state machines of the topology.",
+            )
+        parameters = payload if isinstance(payload, dict) else {}
+        return await handler(parameters, pattern)
+
+    # --- targets ------------------------------------------------------------------------------
+    def target(self, name: str, kind: str, error: str, what: str) -> NodeRuntime:
+        node = self.engine.nodes.get(name)
+        if node is None or node.kind != kind:
+            found = f"'{name}' is a {node.kind} node" if node is not None else f"no node '{name}'"
+            raise TaskError(error, f"{what} not found: {found} in this topology.")
+        return node
+
+    def count_call(self, target: NodeRuntime, message: Message) -> Link | None:
+        """Counts the call on the edge to the target, when wired, so the canvas shows it."""
+        source = self.node
+        link = next((link for link in source.links if link.target is target), None)
+        if link is not None:
+            link.count += 1
+            source.stats.sent += 1
+            source.note("sent", [message], target.id)
+        return link
+
+    async def hand(self, target: NodeRuntime, message: Message, error: str) -> None:
+        """Deliver one message as the Task's API call; a refusal fails the task."""
+        link = self.count_call(target, message)
+        refused = target.stats.refused
+        try:
+            await target.accept([message], link)
+        except DeliveryFailed as failure:
+            raise TaskError(f"{error}.{failure.code}", failure.message) from None
+        if target.stats.refused > refused:
+            raise TaskError(
+                f"{error}.InvalidParameterException",
+                f"{target.id} refused the request; its inspector lists the reason.",
+            )
+
+    def message(self, body: Any, **kwargs: Any) -> Message:
+        return Message.new(
+            body,
+            now=self.node.clock.now(),
+            node=self.node.id,
+            message_id=self.engine.new_id(),
+            **kwargs,
+        )
+
+    # --- Lambda ------------------------------------------------------------------------------
+    async def call_function(self, name: str, payload: Any) -> Any:
+        function = self.target(name, "function", "Lambda.ResourceNotFoundException", "Function")
+        message = self.message(payload)
+        self.count_call(function, message)
+        return await invoke_function(function, message)
+
+    async def lambda_invoke(self, parameters: dict[str, Any], pattern: str) -> Any:
+        name = last_name(parameters.get("FunctionName"))
+        output = await self.call_function(name, parameters.get("Payload", {}))
+        return {
+            "ExecutedVersion": "$LATEST",
+            "Payload": output,
+            "SdkHttpMetadata": {"HttpStatusCode": 200},
+            "SdkResponseMetadata": {"RequestId": self.engine.new_id()},
+            "StatusCode": 200,
+        }
+
+    # --- SQS, SNS, EventBridge ---------------------------------------------------------------
+    async def send_message(self, parameters: dict[str, Any], pattern: str) -> Any:
+        name = last_name(parameters.get("QueueUrl"))
+        queue = self.target(name, "queue", "SQS.QueueDoesNotExistException", "Queue")
+        body = parameters.get("MessageBody")
+        system = {
+            key: parameters[key]
+            for key in ("MessageGroupId", "MessageDeduplicationId", "DelaySeconds")
+            if key in parameters
+        }
+        message = self.message(
+            body, attributes=api_attributes(parameters.get("MessageAttributes")), system=system
+        )
+        await self.hand(queue, message, "SQS")
+        text = body if isinstance(body, str) else to_json(body)
+        return {
+            "MessageId": message.id,
+            "MD5OfMessageBody": hashlib.md5(text.encode()).hexdigest(),  # SQS's own checksum
+        }
+
+    async def publish(self, parameters: dict[str, Any], pattern: str) -> Any:
+        name = last_name(parameters.get("TopicArn") or parameters.get("TargetArn"))
+        topic = self.target(name, "topic", "SNS.NotFoundException", "Topic")
+        system = {
+            key: parameters[key]
+            for key in ("Subject", "MessageGroupId", "MessageDeduplicationId", "MessageStructure")
+            if key in parameters
+        }
+        message = self.message(
+            parameters.get("Message"),
+            attributes=api_attributes(parameters.get("MessageAttributes")),
+            system=system,
+        )
+        await self.hand(topic, message, "SNS")
+        return {"MessageId": message.id}
+
+    async def put_events(self, parameters: dict[str, Any], pattern: str) -> Any:
+        entries = parameters.get("Entries")
+        if not isinstance(entries, list) or not 1 <= len(entries) <= 10:
+            raise TaskError(
+                "EventBridge.ValidationException", "Entries must be a list of 1 to 10 entries."
+            )
+        answers: list[dict[str, Any]] = []
+        failed = 0
+        for entry in entries:
+            bus = self.bus(entry.get("EventBusName") if isinstance(entry, dict) else None)
+            refused = bus.stats.refused
+            message = self.message({"Entries": [entry]})
+            await bus.accept([message], self.count_call(bus, message))
+            if bus.stats.refused > refused:
+                failed += 1
+                answers.append(
+                    {"ErrorCode": "InvalidArgument", "ErrorMessage": "refused by the bus"}
+                )
+            else:
+                answers.append({"EventId": message.id})
+        result = {"Entries": answers, "FailedEntryCount": failed}
+        if failed:
+            raise TaskError("EventBridge.FailedEntry", to_json(result))
+        return result
+
+    def bus(self, name: Any) -> NodeRuntime:
+        wanted = last_name(name) if name else "default"
+        buses = [node for node in self.engine.nodes.values() if node.kind == "event_bus"]
+        for bus in buses:
+            if bus.id == wanted or bus.settings.get("bus_name") == wanted:
+                return bus
+        wired = [link.target for link in self.node.links if link.target.kind == "event_bus"]
+        if not name and len(wired) == 1:
+            return wired[0]  # no EventBusName: the bus this machine is wired to
+        raise TaskError(
+            "EventBridge.ResourceNotFoundException", f"Event bus {wanted} does not exist."
+        )
+
+    # --- Step Functions ----------------------------------------------------------------------
+    async def start_execution(self, parameters: dict[str, Any], pattern: str) -> Any:
+        name = last_name(parameters.get("StateMachineArn"))
+        child = self.target(
+            name,
+            "state_machine",
+            "StepFunctions.StateMachineDoesNotExistException",
+            "State machine",
+        )
+        assert isinstance(child, StateMachineNode)
+        child_input = parse_json_body(parameters.get("Input", {}))
+        self.count_call(child, self.message(child_input))
+        try:
+            if not pattern.startswith("sync"):
+                arn = await child.start_execution(
+                    child_input, name=parameters.get("Name"), source="parent"
+                )
+                return {"ExecutionArn": arn, "StartDate": int(self.node.clock.now() * 1000)}
+            described = await child.start_execution(
+                child_input, name=parameters.get("Name"), sync=True, source="parent"
+            )
+        except StartRefused as refused:
+            raise TaskError(f"StepFunctions.{refused.code}Exception", refused.message) from None
+        assert isinstance(described, dict)
+        if described["status"] != "SUCCEEDED":
+            raise TaskError("States.TaskFailed", to_json(_sync_result(described, pattern)))
+        return _sync_result(described, pattern)
+
+
+def _sync_result(described: dict[str, Any], pattern: str) -> dict[str, Any]:
+    """DescribeExecution as .sync tasks return it: Output as text, or as JSON with .sync:2."""
+    result = {
+        "ExecutionArn": described["executionArn"],
+        "Input": described["input"],
+        "InputDetails": {"Included": True},
+        "Name": described["name"],
+        "StartDate": int(described["startDate"] * 1000),
+        "StateMachineArn": described["stateMachineArn"],
+        "Status": described["status"],
+        "StopDate": int(described.get("stopDate", described["startDate"]) * 1000),
+    }
+    if "output" in described:
+        output = described["output"]
+        result["Output"] = json.loads(output) if pattern == "sync:2" else output
+        result["OutputDetails"] = {"Included": True}
+    for key in ("error", "cause"):
+        if key in described:
+            result[key.capitalize()] = described[key]
+    return result
+
+
+def api_attributes(attributes: Any) -> dict[str, Any]:
+    """SQS/SNS API MessageAttributes ({"n": {"DataType", "StringValue"}}) as message attributes."""
+    if not isinstance(attributes, dict):
+        return {}
+    plain: dict[str, Any] = {}
+    for name, value in attributes.items():
+        if isinstance(value, dict):
+            raw = value.get("StringValue", value.get("Value", ""))
+            is_number = str(value.get("DataType", "")).startswith("Number")
+            try:
+                plain[name] = json.loads(raw) if is_number else raw
+            except ValueError:
+                plain[name] = raw
+        else:
+            plain[name] = value
+    return plain
+
+
+async def invoke_function(function: Any, message: Message) -> Any:
+    """One synchronous invocation of a function node: its latency and failure injection, its
+    transform; the result also goes along the function's own out-edges, as its invoke does.
+    Returns the result body; raises TaskError named like Lambda's errors."""
+    from runtime.nodes.function import InvocationError
+
+    function.note_received([message])
+    function.invocations += 1
+    function.running += 1
+    try:
+        await function._simulate()
+        result = function._transform(message)
+    except InvocationError as error:
+        function.fail(error.error_type, error.message, [message])
+        cause = {"errorMessage": error.message, "errorType": error.error_type, "stackTrace": []}
+        raise TaskError(error.error_type, to_json(cause)) from None
+    finally:
+        function.running -= 1
+    function.stats.acked += 1
+    if result is None:
+        return None
+    if function.links:
+        await function.send_on([result])
+    return result.body
+
+
+# --- running without a deployment ------------------------------------------------------------
+
+
+async def run_headless(
+    spec: Any,
+    node_id: str,
+    input: Any = None,
+    *,
+    name: str | None = None,
+    wall_timeout: float = 5.0,
+) -> ExecutionRecord:
+    """One execution of ``node_id`` over a temporary engine built from ``spec``, on virtual
+    time (Waits and retries take none). Nothing else of the topology runs: producers and
+    pollers stay idle. A callback nobody can answer is stopped after ``wall_timeout`` seconds."""
+    from runtime.engine import Engine  # the engine imports this module
+
+    engine = Engine(spec, clock=ManualClock(auto_advance=True))
+    node = engine.node(node_id)
+    if not isinstance(node, StateMachineNode):
+        raise KeyError(f"{node_id} is not a state machine")
+    for each in engine.nodes.values():
+        await each.start()
+    record = node.new_execution(input, name=name, source="ui")
+    machines = [each for each in engine.nodes.values() if isinstance(each, StateMachineNode)]
+    async with asyncio.TaskGroup() as group:
+        for machine in machines:
+            machine._group = group
+        node._spawn(record, None)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(record.done.wait(), wall_timeout)
+        for machine in machines:
+            for other in machine.executions.values():
+                if other.run is not None:
+                    other.run.stop("Flowyard.NotDeployed", NOT_DEPLOYED_CAUSE)
+    return record
+
+
+NOT_DEPLOYED_CAUSE = (
+    "Not deployed: the execution stopped waiting, because nobody can answer a callback or a "
+    "child execution of a topology that is not running. Deploy it to run this workflow fully."
+)

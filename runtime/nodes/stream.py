@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
+from runtime.events import Message
 from runtime.nodes.base import Field, Kind, Problem
+from runtime.nodes.behaviour import DeliveryFailed, Link, NodeRuntime, TaskFactory, body_bytes
+from runtime.store import LogRecord, StoreError
+from runtime.templates import seeded_uuid
 
 MAX_EFO_CONSUMERS = 20  # enhanced fan-out consumers per stream
 MIB = 1048576
@@ -119,3 +127,271 @@ class Stream(Kind):
         except ValueError:
             return [("/starting_timestamp", "must be an ISO-8601 time, e.g. 2026-01-01T12:00:00Z")]
         return []
+
+
+HASH_SPACE = 2**128
+ITERATOR_LIFETIME = 300.0
+MAX_PUT_RECORDS = 500
+RETRY_DELAY = 1.0  # a failed batch blocks its shard and is retried
+
+
+class StreamNode(NodeRuntime):
+    """A Kinesis stream: records go to the shard whose MD5 hash range holds the partition key;
+    sequence numbers grow per shard; reads never delete. Each out-link is an independent
+    consumer with its own position per shard (a poller per shard, in order)."""
+
+    kind = "stream"
+
+    def setup(self) -> None:
+        self.shards = self.settings["shard_count"]
+        self.step = HASH_SPACE // self.shards
+        self.arn = self.engine.arn("kinesis", f"stream/{self.id}")
+        self.retention = self.settings["retention_hours"] * 3600
+        self.positions: dict[tuple[str, int], int] = {}
+        self._waiters: list[asyncio.Future[None]] = []
+        self.window: dict[int, tuple[int, int]] = {}  # shard → (second, records) for realism
+
+    def shard_range(self, shard: int) -> tuple[int, int]:
+        start = shard * self.step
+        end = HASH_SPACE - 1 if shard == self.shards - 1 else (shard + 1) * self.step - 1
+        return start, end
+
+    def shard_for(self, partition_key: str, explicit_hash_key: str | None = None) -> int:
+        if explicit_hash_key is not None:
+            value = int(explicit_hash_key)
+            if not 0 <= value < HASH_SPACE:
+                raise StoreError(
+                    "InvalidArgumentException",
+                    f"Invalid ExplicitHashKey. ExplicitHashKey must be in the range: "
+                    f"[0, {HASH_SPACE - 1}]. Specified value was {explicit_hash_key}",
+                )
+        else:
+            value = int(hashlib.md5(partition_key.encode("utf-8")).hexdigest(), 16)
+        return min(value // self.step, self.shards - 1)
+
+    @staticmethod
+    def shard_id(shard: int) -> str:
+        return f"shardId-{shard:012d}"
+
+    def sequence_number(self, shard: int, offset: int, timestamp: float) -> str:
+        # Long decimal strings that grow per shard and with time, not usable as offsets.
+        return f"49{int(timestamp * 1000):015d}{shard:05d}{offset:020d}"
+
+    @staticmethod
+    def offset_of(sequence: str) -> int:
+        return int(sequence[-20:])
+
+    # --- PutRecord(s) ---------------------------------------------------------------------------
+    async def accept(self, messages: list[Message], link: Link | None) -> None:
+        by_shard: dict[int, list[LogRecord]] = {}
+        now = self.clock.now()
+        for message in messages:
+            key = message.system.get("PartitionKey") or seeded_uuid(self.engine.rng)
+            size = body_bytes(message.body) + len(str(key).encode())
+            if not 1 <= len(str(key)) <= 256:
+                self.refuse("ValidationException", "PartitionKey must be 1-256 characters", message)
+                continue
+            limit = self.settings["max_record_size"]
+            if size > limit:
+                self.refuse(
+                    "ValidationException",
+                    "1 validation error detected: Value at 'data' failed to satisfy constraint: "
+                    f"Member must have length less than or equal to {limit}",
+                    message,
+                )
+                continue
+            try:
+                shard = self.shard_for(str(key), message.system.get("ExplicitHashKey"))
+            except StoreError as error:
+                self.refuse(error.code, error.message, message)
+                continue
+            if self.settings["enforce_throughput"] and not self._within_limits(shard, now):
+                self.refuse(
+                    "ProvisionedThroughputExceededException",
+                    "Rate exceeded for shard " + self.shard_id(shard),
+                    message,
+                )
+                continue
+            stored = message.derive(self.id, system={**message.system, "PartitionKey": str(key)})
+            by_shard.setdefault(shard, []).append(
+                LogRecord(0, str(key), stored.body, now, (), stored)
+            )
+        for shard, records in by_shard.items():
+            await self.engine.store.log_append(self.id, shard, records)
+            self.stats.received += len(records)
+            self.note("received", [record.message for record in records if record.message])
+        if by_shard:
+            self.wake()
+
+    def _within_limits(self, shard: int, now: float) -> bool:
+        second, count = self.window.get(shard, (int(now), 0))
+        if second != int(now):
+            second, count = int(now), 0
+        if count >= 1000:
+            return False
+        self.window[shard] = (second, count + 1)
+        return True
+
+    async def put_record(
+        self, data: Any, partition_key: str, *, explicit_hash_key: str | None = None
+    ) -> dict[str, str]:
+        """PutRecord: returns ShardId and SequenceNumber (or raises StoreError)."""
+        shard = self.shard_for(partition_key, explicit_hash_key)
+        now = self.clock.now()
+        message = Message.new(data, now=now, system={"PartitionKey": partition_key}, node=self.id)
+        offsets = await self.engine.store.log_append(
+            self.id, shard, [LogRecord(0, partition_key, data, now, (), message)]
+        )
+        self.stats.received += 1
+        self.wake()
+        return {
+            "ShardId": self.shard_id(shard),
+            "SequenceNumber": self.sequence_number(shard, offsets[0], now),
+        }
+
+    def wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # --- shard iterators and GetRecords ---------------------------------------------------------
+    async def get_shard_iterator(
+        self,
+        shard_id: str,
+        iterator_type: str,
+        *,
+        sequence_number: str | None = None,
+        timestamp: float | None = None,
+    ) -> str:
+        shard = int(shard_id.rsplit("-", 1)[-1])
+        await self._trim(shard)
+        start, end = await self.engine.store.log_bounds(self.id, shard)
+        if iterator_type == "TRIM_HORIZON":
+            offset = start
+        elif iterator_type == "LATEST":
+            offset = end
+        elif iterator_type in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
+            if sequence_number is None or int(sequence_number[7:22]) != shard:
+                raise StoreError(
+                    "InvalidArgumentException",
+                    f"Invalid StartingSequenceNumber for {shard_id}: {sequence_number}",
+                )
+            offset = self.offset_of(sequence_number) + (iterator_type == "AFTER_SEQUENCE_NUMBER")
+        elif iterator_type == "AT_TIMESTAMP":
+            offset = await self._offset_at(shard, timestamp or 0.0, start, end)
+        else:
+            raise StoreError("InvalidArgumentException", f"Unknown iterator type {iterator_type}")
+        return self._iterator(shard, offset)
+
+    def _iterator(self, shard: int, offset: int) -> str:
+        raw = json.dumps([self.id, shard, offset, self.clock.now()]).encode()
+        return base64.b64encode(raw).decode()
+
+    async def _offset_at(self, shard: int, when: float, start: int, end: int) -> int:
+        records = await self.engine.store.log_read(self.id, shard, start, end - start)
+        for record in records:
+            if record.timestamp >= when:
+                return record.offset
+        return end
+
+    async def get_records(self, iterator: str, limit: int = 10000) -> dict[str, Any]:
+        try:
+            stream, shard, offset, issued = json.loads(base64.b64decode(iterator))
+        except ValueError:
+            raise StoreError("InvalidArgumentException", "Invalid ShardIterator.") from None
+        if stream != self.id:
+            raise StoreError("InvalidArgumentException", "Invalid ShardIterator.")
+        if self.clock.now() - issued > ITERATOR_LIFETIME:
+            raise StoreError(
+                "ExpiredIteratorException",
+                f"Iterator expired. The iterator was created at time {issued} while right now "
+                f"it is {self.clock.now()} which is further in the future than the tolerated "
+                f"delay of {int(ITERATOR_LIFETIME * 1000)} milliseconds.",
+            )
+        await self._trim(shard)
+        start, end = await self.engine.store.log_bounds(self.id, shard)
+        records = await self.engine.store.log_read(self.id, shard, max(offset, start), limit)
+        following = records[-1].offset + 1 if records else max(offset, start)
+        newest = records[-1].timestamp if records else self.clock.now()
+        return {
+            "Records": [self.record_dict(shard, record) for record in records],
+            "NextShardIterator": self._iterator(shard, following),
+            "MillisBehindLatest": 0
+            if following >= end
+            else int((self.clock.now() - newest) * 1000),
+        }
+
+    def record_dict(self, shard: int, record: LogRecord) -> dict[str, Any]:
+        return {
+            "SequenceNumber": self.sequence_number(shard, record.offset, record.timestamp),
+            "ApproximateArrivalTimestamp": record.timestamp,
+            "Data": record.value,
+            "PartitionKey": record.key,
+        }
+
+    async def _trim(self, shard: int) -> None:
+        dropped = await self.engine.store.log_trim(
+            self.id, shard, self.clock.now() - self.retention
+        )
+        self.stats.expired += dropped
+
+    # --- consumers: one poller per shard per out-link -------------------------------------------
+    def tasks(self) -> list[tuple[str, TaskFactory]]:
+        return [
+            (f"consume:{link.target.id}:{self.shard_id(shard)}", self._consumer(link, shard))
+            for link in self.links
+            for shard in range(self.shards)
+        ]
+
+    async def _start_offset(self, link: Link, shard: int) -> int:
+        await self._trim(shard)
+        start, end = await self.engine.store.log_bounds(self.id, shard)
+        position = link.config["starting_position"]
+        if position == "TRIM_HORIZON":
+            return start
+        if position == "AT_TIMESTAMP":
+            stamp = link.config["starting_timestamp"].replace("Z", "+00:00")
+            when = datetime.fromisoformat(stamp).timestamp()
+            return await self._offset_at(shard, when, start, end)
+        return end
+
+    def _consumer(self, link: Link, shard: int) -> TaskFactory:
+        batch_size = link.config["batch_size"]
+
+        async def consume() -> None:
+            offset = await self._start_offset(link, shard)
+            self.positions[(link.id, shard)] = offset
+            loop = asyncio.get_running_loop()
+            while True:
+                await self.engine.gate()
+                await self._trim(shard)
+                start, _ = await self.engine.store.log_bounds(self.id, shard)
+                offset = max(offset, start)
+                records = await self.engine.store.log_read(self.id, shard, offset, batch_size)
+                if not records:
+                    waiter = loop.create_future()
+                    self._waiters.append(waiter)
+                    await waiter
+                    continue
+                messages = [record.message for record in records if record.message is not None]
+                if await self._hand_over(link, messages):
+                    offset = records[-1].offset + 1
+                    self.positions[(link.id, shard)] = offset
+                else:
+                    await self.clock.sleep(RETRY_DELAY)
+
+        return consume
+
+    async def _hand_over(self, link: Link, messages: list[Message]) -> bool:
+        link.count += len(messages)
+        self.stats.sent += len(messages)
+        try:
+            await link.target.accept(messages, link)
+        except DeliveryFailed:
+            self.stats.retries += len(messages)
+            return False
+        return True
+
+    def gauges(self) -> dict[str, Any]:
+        return {"shards": self.shards}

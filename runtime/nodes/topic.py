@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import inspect
 import json
 from typing import Any
 
+from runtime.events import Message
 from runtime.nodes.base import Field, Kind, Problem, non_default
+from runtime.nodes.behaviour import (
+    DeliveryFailed,
+    Link,
+    NodeRuntime,
+    message_bytes,
+    sns_attributes,
+)
+from runtime.templates import iso_time
 
 FIFO_SUBSCRIBERS = frozenset({"queue"})  # FIFO topics accept only SQS subscriptions
 MAX_FILTER_KEYS = 5
@@ -283,3 +294,244 @@ def _shallow_filter_problems(policy: dict[str, Any], scope: str) -> list[Problem
     if not problems and combinations > MAX_FILTER_COMBINATIONS:
         problems.append((pointer, "Filter policy is too complex"))
     return problems
+
+
+DEDUP_WINDOW = 300.0
+SIGNING_CERT = "https://sns.{region}.amazonaws.com/SimpleNotificationService-flowyard.pem"
+UNSUBSCRIBE = "https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={arn}"
+# AWS-managed endpoints (queues, functions): 3 immediate, 2 at 1 s, 10 backing off 1→20 s,
+# then every 20 s (100,000 of them in AWS; bounded here).
+MANAGED_DELAYS = (0.0,) * 3 + (1.0,) * 2 + tuple(min(20.0, 2.0**i) for i in range(10))
+MANAGED_TAIL, MANAGED_TAIL_DELAY = 1000, 20.0
+
+
+def http_retry_delays(settings: dict[str, Any]) -> list[float]:
+    """The delay before each retry of an HTTP/S delivery policy, phase by phase."""
+    low, high = float(settings["min_delay_target"]), float(settings["max_delay_target"])
+    immediate, minimum = settings["num_no_delay_retries"], settings["num_min_delay_retries"]
+    maximum = settings["num_max_delay_retries"]
+    backoff = max(0, settings["num_retries"] - immediate - minimum - maximum)
+    delays = [0.0] * immediate + [low] * minimum
+    function = settings["backoff_function"]
+    for step in range(1, backoff + 1):
+        share = step / backoff
+        if function == "linear":
+            delay = low + (high - low) * share
+        elif function == "arithmetic":
+            delay = low + (high - low) * share * share
+        elif function == "geometric":
+            delay = low * (high / low) ** share
+        else:
+            delay = min(high, low * 2 ** (step - 1))
+        delays.append(delay)
+    return delays + [high] * maximum
+
+
+def dedup_key(message: Message, content_based: bool) -> str | None:
+    explicit = message.system.get("MessageDeduplicationId")
+    if explicit:
+        return str(explicit)
+    if not content_based:
+        return None
+    body = message.body if isinstance(message.body, str) else json.dumps(message.body)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+class TopicNode(NodeRuntime):
+    """SNS Publish and fan-out: each subscription (out-link) has its filter policy, delivery
+    format (envelope or raw, Lambda records for functions) and its retry policy and DLQ."""
+
+    kind = "topic"
+
+    def setup(self) -> None:
+        from runtime.patterns import FilterPolicyError, compile_filter_policy
+
+        self.arn = self.engine.arn("sns", self.id)
+        self.fifo = self.settings["fifo"]
+        self.policies: dict[str, Any] = {}
+        for link in self.links:
+            policy = link.config["filter_policy"]
+            if policy is None or policy == "":
+                continue
+            try:
+                self.policies[link.id] = compile_filter_policy(
+                    policy, link.config["filter_policy_scope"]
+                )
+            except FilterPolicyError as error:
+                self.refuse(error.code, error.message)
+                self.policies[link.id] = None  # an invalid policy delivers nothing
+        self.http_delays = http_retry_delays(self.settings)
+        self.dedup: dict[str, float] = {}
+        self.sequence = 10000000000000000000
+        region = self.engine.settings.region
+        self.signing_cert = SIGNING_CERT.format(region=region)
+
+    # --- Publish --------------------------------------------------------------------------------
+    def _problem(self, message: Message) -> tuple[str, str] | None:
+        if message.body is None or message.body == "":
+            return "InvalidParameter", "Invalid parameter: Empty message"
+        if message_bytes(message) > self.settings["max_message_size"]:
+            return "InvalidParameter", "Invalid parameter: Message too long"
+        if self.fifo and not message.system.get("MessageGroupId"):
+            return (
+                "InvalidParameter",
+                "Invalid parameter: The MessageGroupId parameter is required for FIFO topics",
+            )
+        if message.system.get("MessageStructure") == "json":
+            structure = message.body if isinstance(message.body, dict) else None
+            if structure is None or not isinstance(structure.get("default"), str):
+                return (
+                    "InvalidParameter",
+                    "Invalid parameter: Message Structure - No default entry in JSON message body",
+                )
+        return None
+
+    async def accept(self, messages: list[Message], link: Link | None) -> None:
+        published: list[Message] = []
+        now = self.clock.now()
+        for message in messages:
+            problem = self._problem(message)
+            if problem is not None:
+                self.refuse(*problem, message)
+                continue
+            system: dict[str, Any] | None = None
+            if self.fifo:
+                key = dedup_key(message, self.settings["content_based_deduplication"])
+                if key is None:
+                    self.refuse(
+                        "InvalidParameter",
+                        "Invalid parameter: The topic should either have ContentBasedDeduplication "
+                        "enabled or MessageDeduplicationId provided explicitly",
+                        message,
+                    )
+                    continue
+                if self.settings["fifo_throughput_scope"] == "MessageGroup":
+                    key = f"{message.system['MessageGroupId']}/{key}"
+                first = self.dedup.get(key)
+                if first is not None and now - first < DEDUP_WINDOW:
+                    self.stats.duplicates += 1
+                    continue
+                self.dedup[key] = now
+                self.sequence += 1
+                system = {
+                    **message.system,
+                    "MessageDeduplicationId": key.rsplit("/", 1)[-1],
+                    "SequenceNumber": str(self.sequence),
+                }
+            published.append(
+                message.derive(self.id, message_id=self.engine.new_id(), system=system)
+            )
+        if not published:
+            return
+        self.note_received(published)
+        if len(self.dedup) > 10000:
+            self.dedup = {k: at for k, at in self.dedup.items() if now - at < DEDUP_WINDOW}
+        for out in self.links:
+            await self._fan_out(out, published)
+
+    async def _fan_out(self, link: Link, published: list[Message]) -> None:
+        policy = self.policies.get(link.id, False)
+        chosen = published
+        if policy is not False:
+            chosen = [m for m in published if policy is not None and self._matches(policy, m)]
+            dropped = len(published) - len(chosen)
+            if dropped:
+                self.stats.dropped += dropped
+                if self.engine.message_events or any(m.traced for m in published):
+                    kept = {id(m) for m in chosen}
+                    self.note("dropped", [m for m in published if id(m) not in kept], link.id)
+        if chosen:
+            await self.deliver(link, [self._format(link, message) for message in chosen])
+
+    def _matches(self, policy: Any, message: Message) -> bool:
+        if policy.scope == "MessageAttributes":
+            return policy.matches(sns_attributes(message.attributes))
+        return policy.matches(message.body)
+
+    # --- delivery formats (semantics §2.3) -------------------------------------------------------
+    def _text(self, message: Message, protocol: str) -> str:
+        body = message.body
+        if message.system.get("MessageStructure") == "json" and isinstance(body, dict):
+            chosen = body.get(protocol, body["default"])
+            return chosen if isinstance(chosen, str) else json.dumps(chosen)
+        return body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+
+    def _format(self, link: Link, message: Message) -> Message:
+        target = link.target.kind
+        protocol = {"queue": "sqs", "function": "lambda", "webhook": "https"}.get(target, target)
+        text = self._text(message, protocol)
+        raw = link.config["raw_message_delivery"] and target in ("queue", "webhook")
+        if target in ("email", "sms"):
+            return message.derive(self.id, body=text)
+        if raw:
+            return message.derive(self.id, body=text)
+        subscription = f"{self.arn}:{link.id}"
+        envelope = self.envelope(message, text, subscription)
+        if target == "function":
+            record = {
+                key.replace("SigningCertURL", "SigningCertUrl").replace(
+                    "UnsubscribeURL", "UnsubscribeUrl"
+                ): value
+                for key, value in envelope.items()
+            }
+            body = {
+                "Records": [
+                    {
+                        "EventSource": "aws:sns",
+                        "EventVersion": "1.0",
+                        "EventSubscriptionArn": subscription,
+                        "Sns": record,
+                    }
+                ]
+            }
+            return message.derive(self.id, body=body, attributes={})
+        return message.derive(self.id, body=envelope, attributes={})
+
+    def envelope(self, message: Message, text: str, subscription: str) -> dict[str, Any]:
+        envelope: dict[str, Any] = {"Type": "Notification", "MessageId": message.id}
+        if self.fifo:
+            envelope["SequenceNumber"] = message.system.get("SequenceNumber", "")
+        envelope["TopicArn"] = self.arn
+        subject = message.system.get("Subject")
+        if subject:
+            envelope["Subject"] = subject
+        envelope["Message"] = text
+        envelope["Timestamp"] = iso_time(self.clock.now(), millis=True)
+        region = self.engine.settings.region
+        if not self.fifo:
+            envelope["SignatureVersion"] = "1"
+            digest = hashlib.sha256(f"{message.id}{text}".encode()).digest()
+            envelope["Signature"] = base64.b64encode(digest).decode()
+            envelope["SigningCertURL"] = self.signing_cert
+        envelope["UnsubscribeURL"] = UNSUBSCRIBE.format(region=region, arn=subscription)
+        if message.attributes:
+            envelope["MessageAttributes"] = {
+                name: {"Type": value["DataType"], "Value": value["StringValue"]}
+                for name, value in sns_attributes(message.attributes).items()
+            }
+        return envelope
+
+    # --- retries --------------------------------------------------------------------------------
+    def delivery_failed(
+        self, link: Link, messages: list[Message], error: DeliveryFailed, attempt: int
+    ) -> None:
+        failed = error.failed if error.failed is not None else messages
+        retries = attempt - 1
+        if link.target.kind == "webhook":
+            delays = self.http_delays
+        elif link.target.kind in ("email", "sms"):
+            delays = [10.0, 10.0] + [min(600.0, 10.0 * 2**i) for i in range(10)] + [600.0] * 38
+        else:
+            delays = list(MANAGED_DELAYS) + [MANAGED_TAIL_DELAY] * MANAGED_TAIL
+        if error.retriable and retries < len(delays):
+            self.stats.retries += len(failed)
+            self.engine.later(delays[retries], self.deliver, link, failed, attempt + 1)
+            return
+        self.stats.dead_lettered += len(failed)
+        dlq = self.engine.nodes.get(link.config["dead_letter_queue"] or "")
+        for message in failed:
+            self.engine.dead_lettered(
+                self, message, dlq.id if dlq else "", error.code, error.message
+            )
+        if dlq is not None:
+            self.engine.later(0, dlq.accept, [m.derive(self.id) for m in failed], None)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
+from runtime.events import Message
 from runtime.nodes.base import TEMPLATE_REFERENCES_HELP, Field, Kind, Problem, template_problem
+from runtime.nodes.behaviour import DeliveryFailed, Link, NodeRuntime
+from runtime.outbound import AllowList, OutboundError, request
+from runtime.templates import TemplateContext, compile_text
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 # Set by the HTTP client itself; a config may not override them.
@@ -144,3 +150,72 @@ def url_problem(url: str) -> str | None:
     if parts.username or parts.password:
         return "must not carry credentials; use an Authorization header"
     return None
+
+
+class WebhookNode(NodeRuntime):
+    """POSTs each message through the SSRF-guarded client; a failed attempt raises
+    DeliveryFailed so the sender's policy (rule, topic, or this node's retries) applies."""
+
+    kind = "webhook"
+    slow = True
+
+    def setup(self) -> None:
+        template = self.settings["body_template"]
+        self.render = compile_text(template) if template else None
+        self.allow = AllowList.parse(self.engine.settings.allow_hosts)
+        self.responses: deque[dict[str, Any]] = deque(maxlen=50)
+
+    def own_retries(self) -> tuple[int, float] | None:
+        return self.settings["retries"], float(self.settings["retry_delay"])
+
+    def _payload(self, message: Message) -> bytes:
+        if self.render is not None:
+            context = TemplateContext(self.engine.rng, self.clock.now(), message=message)
+            return self.render(context).encode()
+        body = message.body
+        text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+        return text.encode()
+
+    async def accept(self, messages: list[Message], link: Link | None) -> None:
+        self.note_received(messages)
+        failed: list[Message] = []
+        error: OutboundError | None = None
+        for message in messages:
+            try:
+                await self._post(message)
+            except OutboundError as problem:
+                error = problem
+                failed.append(message)
+                self.fail(problem.code, problem.message, [message])
+                if problem.code == "NO_PERMISSIONS":
+                    self.refuse(problem.code, problem.message, message)
+        if error is not None:
+            raise DeliveryFailed(
+                error.code, error.message, retriable=error.retriable, failed=failed
+            )
+
+    async def _post(self, message: Message) -> None:
+        settings = self.settings
+        headers = {"Content-Type": settings["content_type"], **settings["headers"]}
+        headers["X-Flowyard-Message-Id"] = message.id
+        post = self.engine.settings.http_post or request
+        response = await post(
+            settings["url"],
+            method=settings["method"],
+            body=self._payload(message),
+            headers=headers,
+            timeout=float(settings["timeout"]),
+            max_response_bytes=settings["max_response_bytes"],
+            allow=self.allow,
+            max_redirects=self.engine.settings.http_max_redirects,
+        )
+        self.responses.append(
+            {"message_id": message.id, "status": response.status, "body": response.body[:1024]}
+        )
+        status = response.status
+        if 200 <= status < 300:
+            self.stats.acked += 1
+            return
+        retriable = status >= 500 or status in (408, 429)
+        code = "THROTTLING" if status == 429 else "SDK_CLIENT_ERROR"
+        raise OutboundError(code, f"the endpoint answered HTTP {status}", retriable=retriable)

@@ -1,0 +1,183 @@
+"""The storage contract for queues (SQS semantics) and logs (Kinesis shards, Kafka partitions).
+
+A ``Store`` keeps what a buffer holds; nodes hold only configuration and waiters. Every method is
+async and batch-shaped so a Redis implementation can pipeline one round trip per call. Times are
+passed in (``now``) rather than read, so the store never owns a clock and tests stay exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from runtime.events import Message
+
+
+class StoreError(Exception):
+    """A store call refused with an AWS-style error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"{code}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueOptions:
+    """The queue attributes the store needs to enforce SQS semantics (semantics §1)."""
+
+    fifo: bool = False
+    visibility_timeout: float = 30
+    delay_seconds: float = 0
+    retention_period: float = 345600
+    max_receive_count: int = 0  # 0: no redrive policy
+    content_based_deduplication: bool = False
+    deduplication_scope: str = "queue"  # or "messageGroup"
+    dedup_window: float = 300.0
+
+
+@dataclass(slots=True)
+class QueueRecord:
+    """One stored message and its SQS bookkeeping."""
+
+    message: Message
+    sent_at: float
+    visible_at: float
+    expires_at: float
+    sequence: int
+    group: str | None = None
+    dedup_id: str | None = None
+    receive_count: int = 0
+    first_receive_at: float | None = None
+    receipt: str | None = None
+    deadline: float = 0.0  # end of the current visibility window while in flight
+    deleted: bool = False
+    dead_letter_source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A message handed to a consumer, with its receipt handle and receive count."""
+
+    message: Message
+    receipt: str
+    receive_count: int
+    sent_at: float
+    first_receive_at: float
+    sequence: int
+    group: str | None = None
+    dead_letter_source: str | None = None
+
+
+@dataclass(slots=True)
+class ReceiveResult:
+    messages: list[Received] = field(default_factory=list)
+    # Records past maxReceiveCount: the caller moves them to the dead-letter queue.
+    dead_lettered: list[QueueRecord] = field(default_factory=list)
+    expired: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """Per-entry result of a send: accepted (maybe as a duplicate) with its sequence number."""
+
+    message_id: str
+    sequence: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    visible: int
+    in_flight: int
+    delayed: int
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One record of a Kinesis shard or Kafka partition."""
+
+    offset: int
+    key: str | None
+    value: Any
+    timestamp: float
+    headers: tuple[tuple[str, Any], ...] = ()
+    message: Message | None = None
+
+
+class Store:
+    """Where queues and logs keep their contents. See MemoryStore for the reference semantics."""
+
+    # --- queues ---------------------------------------------------------------------------------
+    async def queue_declare(self, queue: str, options: QueueOptions) -> None:
+        raise NotImplementedError
+
+    async def queue_send(
+        self,
+        queue: str,
+        messages: Sequence[Message],
+        now: float,
+        *,
+        delays: Sequence[float] | None = None,
+    ) -> list[SendOutcome]:
+        raise NotImplementedError
+
+    async def queue_receive(
+        self,
+        queue: str,
+        now: float,
+        *,
+        max_messages: int = 1,
+        visibility_timeout: float | None = None,
+    ) -> ReceiveResult:
+        raise NotImplementedError
+
+    async def queue_delete(self, queue: str, receipts: Sequence[str], now: float) -> int:
+        raise NotImplementedError
+
+    async def queue_change_visibility(
+        self, queue: str, receipt: str, timeout: float, now: float
+    ) -> None:
+        raise NotImplementedError
+
+    async def queue_counts(self, queue: str, now: float) -> QueueCounts:
+        raise NotImplementedError
+
+    async def queue_next_change(self, queue: str, now: float) -> float | None:
+        """When a message next becomes visible (delay or visibility ending), or None."""
+        raise NotImplementedError
+
+    async def queue_purge(self, queue: str) -> int:
+        raise NotImplementedError
+
+    async def queue_take_all(self, queue: str, now: float) -> list[QueueRecord]:
+        """Remove and return every visible message (for a DLQ redrive back to its source)."""
+        raise NotImplementedError
+
+    async def queue_peek(self, queue: str, now: float, limit: int = 10) -> list[QueueRecord]:
+        raise NotImplementedError
+
+    # --- logs (Kinesis shards, Kafka partitions) -------------------------------------------------
+    async def log_append(self, log: str, partition: int, records: Sequence[LogRecord]) -> list[int]:
+        raise NotImplementedError
+
+    async def log_read(self, log: str, partition: int, offset: int, limit: int) -> list[LogRecord]:
+        raise NotImplementedError
+
+    async def log_bounds(self, log: str, partition: int) -> tuple[int, int]:
+        """(start offset, end offset): the oldest retained record and the next to be written."""
+        raise NotImplementedError
+
+    async def log_trim(self, log: str, partition: int, before: float) -> int:
+        """Drop records with a timestamp before ``before``; returns how many went."""
+        raise NotImplementedError
+
+    async def offset_commit(self, log: str, group: str, partition: int, offset: int) -> None:
+        raise NotImplementedError
+
+    async def offset_get(self, log: str, group: str, partition: int) -> int | None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        return None

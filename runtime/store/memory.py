@@ -1,0 +1,466 @@
+"""The embedded store: queues and logs in process memory (lost on restart, and said so)."""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import json
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+from typing import Any
+
+from runtime.events import Message
+from runtime.store.base import (
+    LogRecord,
+    QueueCounts,
+    QueueOptions,
+    QueueRecord,
+    Received,
+    ReceiveResult,
+    SendOutcome,
+    Store,
+    StoreError,
+)
+
+EXPIRED_HANDLE = "The receipt handle has expired."
+
+
+def body_text(body: Any) -> str:
+    """The body as SQS sees it: a string (JSON values are serialised)."""
+    return body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+
+
+class MemoryQueue:
+    """One SQS queue: visible, delayed and in-flight messages, FIFO groups and dedup memory."""
+
+    def __init__(self, name: str, options: QueueOptions) -> None:
+        self.name = name
+        self.options = options
+        self._sequence = itertools.count(1)
+        self._receipts = itertools.count(1)
+        self.ready: deque[QueueRecord] = deque()  # standard queues
+        self.groups: OrderedDict[str, deque[QueueRecord]] = OrderedDict()  # FIFO queues
+        self.locked: dict[str, int] = {}  # FIFO group → messages in flight
+        self.delayed: list[tuple[float, int, QueueRecord]] = []
+        self.flight: list[tuple[float, int, QueueRecord]] = []
+        self.in_flight: dict[int, QueueRecord] = {}
+        self.receipts: dict[str, QueueRecord] = {}
+        self.dedup: dict[Any, float] = {}
+        self.visible_count = 0
+
+    # --- sending --------------------------------------------------------------------------------
+    def send(
+        self, messages: Sequence[Message], now: float, delays: Sequence[float] | None
+    ) -> list[SendOutcome]:
+        options = self.options
+        outcomes: list[SendOutcome] = []
+        retention = options.retention_period
+        for index, message in enumerate(messages):
+            group = dedup_id = None
+            if options.fifo:
+                group, dedup_id = self._fifo_ids(message)
+                key = dedup_id if options.deduplication_scope == "queue" else (group, dedup_id)
+                first = self.dedup.get(key)
+                if first is not None and now - first < options.dedup_window:
+                    outcomes.append(SendOutcome(message.id, 0, duplicate=True))
+                    continue
+                self.dedup[key] = now
+            delay = options.delay_seconds if delays is None else delays[index]
+            sequence = next(self._sequence)
+            # A message moved from a source queue keeps its original send time (retention).
+            sent_at = message.system.get("_sent_at", now) if message.system else now
+            record = QueueRecord(
+                message=message,
+                sent_at=sent_at,
+                visible_at=now + delay,
+                expires_at=sent_at + retention,
+                sequence=sequence,
+                group=group,
+                dedup_id=dedup_id,
+                dead_letter_source=message.system.get("DeadLetterQueueSourceArn")
+                if message.system
+                else None,
+                receive_count=message.system.get("ApproximateReceiveCount", 0)
+                if message.system
+                else 0,
+            )
+            if delay > 0:
+                heapq.heappush(self.delayed, (record.visible_at, sequence, record))
+            else:
+                self._make_visible(record)
+            outcomes.append(SendOutcome(message.id, sequence))
+        if len(self.dedup) > 10000:
+            self._forget_old_dedup_ids(now)
+        return outcomes
+
+    def _fifo_ids(self, message: Message) -> tuple[str, str]:
+        group = message.system.get("MessageGroupId")
+        if not group:
+            raise StoreError(
+                "MissingParameter", "The request must contain the parameter MessageGroupId."
+            )
+        dedup_id = message.system.get("MessageDeduplicationId")
+        if not dedup_id:
+            if not self.options.content_based_deduplication:
+                raise StoreError(
+                    "InvalidParameterValue",
+                    "The queue should either have ContentBasedDeduplication enabled or "
+                    "MessageDeduplicationId provided explicitly",
+                )
+            dedup_id = hashlib.sha256(body_text(message.body).encode()).hexdigest()
+        return group, dedup_id
+
+    def _forget_old_dedup_ids(self, now: float) -> None:
+        window = self.options.dedup_window
+        self.dedup = {key: at for key, at in self.dedup.items() if now - at < window}
+
+    def _make_visible(self, record: QueueRecord, *, front: bool = False) -> None:
+        self.visible_count += 1
+        if record.group is None:
+            (self.ready.appendleft if front else self.ready.append)(record)
+            return
+        group = self.groups.get(record.group)
+        if group is None:
+            group = self.groups[record.group] = deque()
+        (group.appendleft if front else group.append)(record)
+
+    # --- time passing ---------------------------------------------------------------------------
+    def advance(self, now: float) -> int:
+        """Promote due delayed messages, end expired visibility windows; returns expired count."""
+        expired = 0
+        while self.delayed and self.delayed[0][0] <= now:
+            _, _, record = heapq.heappop(self.delayed)
+            if record.deleted:
+                continue
+            if record.expires_at <= now:
+                record.deleted = True
+                expired += 1
+                continue
+            self._make_visible(record)
+        while self.flight and self.flight[0][0] <= now:
+            deadline, sequence, record = heapq.heappop(self.flight)
+            if record.deleted or record.deadline != deadline or sequence not in self.in_flight:
+                continue
+            self._land(record)
+            if record.expires_at <= now:
+                record.deleted = True
+                expired += 1
+                continue
+            self._make_visible(record, front=record.group is not None)
+        return expired
+
+    def _land(self, record: QueueRecord) -> None:
+        del self.in_flight[record.sequence]
+        if record.group is not None:
+            left = self.locked[record.group] - 1
+            if left:
+                self.locked[record.group] = left
+            else:
+                del self.locked[record.group]
+
+    # --- receiving ------------------------------------------------------------------------------
+    def receive(self, now: float, max_messages: int, visibility: float | None) -> ReceiveResult:
+        result = ReceiveResult()
+        result.expired = self.advance(now)
+        timeout = self.options.visibility_timeout if visibility is None else visibility
+        if self.options.fifo:
+            candidates = self._fifo_candidates(max_messages, now, result)
+        else:
+            candidates = self._standard_candidates(max_messages, now, result)
+        for record in candidates:
+            self._hand_out(record, now, timeout, result)
+        return result
+
+    def _usable(self, record: QueueRecord, now: float, result: ReceiveResult) -> bool:
+        if record.deleted:
+            return False
+        self.visible_count -= 1
+        if record.expires_at <= now:
+            record.deleted = True
+            result.expired += 1
+            return False
+        limit = self.options.max_receive_count
+        if limit and record.receive_count >= limit:
+            record.deleted = True
+            result.dead_lettered.append(record)
+            return False
+        return True
+
+    def _standard_candidates(
+        self, wanted: int, now: float, result: ReceiveResult
+    ) -> list[QueueRecord]:
+        taken: list[QueueRecord] = []
+        ready = self.ready
+        while ready and len(taken) < wanted:
+            record = ready.popleft()
+            if self._usable(record, now, result):
+                taken.append(record)
+        return taken
+
+    def _fifo_candidates(self, wanted: int, now: float, result: ReceiveResult) -> list[QueueRecord]:
+        taken: list[QueueRecord] = []
+        for name in list(self.groups):
+            if len(taken) >= wanted:
+                break
+            if name in self.locked:
+                continue
+            group = self.groups[name]
+            while group and len(taken) < wanted:
+                record = group.popleft()
+                if not self._usable(record, now, result):
+                    continue
+                taken.append(record)
+            if not group:
+                del self.groups[name]
+        return taken
+
+    def _hand_out(
+        self, record: QueueRecord, now: float, timeout: float, result: ReceiveResult
+    ) -> None:
+        record.receive_count += 1
+        if record.first_receive_at is None:
+            record.first_receive_at = now
+        receipt = f"{self.name}:{record.sequence}:{next(self._receipts)}"
+        record.receipt = receipt
+        record.deadline = now + timeout
+        self.receipts[receipt] = record
+        self.in_flight[record.sequence] = record
+        if record.group is not None:
+            self.locked[record.group] = self.locked.get(record.group, 0) + 1
+        heapq.heappush(self.flight, (record.deadline, record.sequence, record))
+        result.messages.append(
+            Received(
+                message=record.message,
+                receipt=receipt,
+                receive_count=record.receive_count,
+                sent_at=record.sent_at,
+                first_receive_at=record.first_receive_at,
+                sequence=record.sequence,
+                group=record.group,
+                dead_letter_source=record.dead_letter_source,
+            )
+        )
+
+    # --- deleting and visibility ----------------------------------------------------------------
+    def delete(self, receipts: Sequence[str], now: float) -> int:
+        self.advance(now)
+        deleted = 0
+        for receipt in receipts:
+            record = self.receipts.get(receipt)
+            if record is None:
+                raise StoreError(
+                    "ReceiptHandleIsInvalid", f'The input receipt handle "{receipt}" is not valid.'
+                )
+            if record.deleted:
+                self.receipts.pop(receipt, None)
+                continue
+            if record.receipt != receipt:
+                continue  # superseded by a later receive: succeeds without deleting
+            if record.sequence not in self.in_flight:
+                if self.options.fifo:
+                    raise StoreError(
+                        "InvalidParameterValue",
+                        f"Value {receipt} for parameter ReceiptHandle is invalid. "
+                        f"Reason: {EXPIRED_HANDLE}",
+                    )
+                self.visible_count -= 1  # visible again but not re-received: AWS still deletes
+            else:
+                self._land(record)
+            record.deleted = True
+            self.receipts.pop(receipt, None)
+            deleted += 1
+        return deleted
+
+    def change_visibility(self, receipt: str, timeout: float, now: float) -> None:
+        self.advance(now)
+        record = self.receipts.get(receipt)
+        if record is None or record.deleted:
+            raise StoreError(
+                "InvalidParameterValue",
+                f"Value {receipt} for parameter ReceiptHandle is invalid. Reason: "
+                "Message does not exist or is not available for visibility timeout change.",
+            )
+        if record.sequence not in self.in_flight or record.receipt != receipt:
+            return  # visibility already ended: AWS answers 200 for standard queues
+        if timeout == 0:
+            self._land(record)
+            self._make_visible(record, front=True)
+            return
+        record.deadline = now + timeout
+        heapq.heappush(self.flight, (record.deadline, record.sequence, record))
+
+    def counts(self, now: float) -> QueueCounts:
+        self.advance(now)
+        delayed = sum(1 for _, _, record in self.delayed if not record.deleted)
+        return QueueCounts(max(0, self.visible_count), len(self.in_flight), delayed)
+
+    def next_change(self) -> float | None:
+        times = []
+        while self.delayed and self.delayed[0][2].deleted:
+            heapq.heappop(self.delayed)
+        if self.delayed:
+            times.append(self.delayed[0][0])
+        while self.flight and (
+            self.flight[0][2].deleted
+            or self.flight[0][2].deadline != self.flight[0][0]
+            or self.flight[0][1] not in self.in_flight
+        ):
+            heapq.heappop(self.flight)
+        if self.flight:
+            times.append(self.flight[0][0])
+        return min(times) if times else None
+
+    def purge(self) -> int:
+        count = self.visible_count + len(self.in_flight) + len(self.delayed)
+        self.__init__(self.name, self.options)  # type: ignore[misc]
+        return count
+
+    def take_all(self, now: float) -> list[QueueRecord]:
+        self.advance(now)
+        records: list[QueueRecord] = []
+        sources = [self.ready, *self.groups.values()]
+        for source in sources:
+            while source:
+                record = source.popleft()
+                if not record.deleted:
+                    record.deleted = True
+                    records.append(record)
+        self.groups.clear()
+        self.visible_count = 0
+        return records
+
+    def peek(self, limit: int) -> list[QueueRecord]:
+        records = [r for r in self.ready if not r.deleted][:limit]
+        for group in self.groups.values():
+            records.extend(r for r in group if not r.deleted)
+        return records[:limit]
+
+
+class MemoryLog:
+    """One shard or partition: an append-only list with a moving start offset."""
+
+    def __init__(self) -> None:
+        self.records: deque[LogRecord] = deque()
+        self.start = 0
+        self.end = 0
+
+
+class MemoryStore(Store):
+    """Queues and logs in this process's memory: fast, and gone when the process ends."""
+
+    def __init__(self) -> None:
+        self.queues: dict[str, MemoryQueue] = {}
+        self.logs: dict[tuple[str, int], MemoryLog] = {}
+        self.offsets: dict[tuple[str, str, int], int] = {}
+
+    def _queue(self, name: str) -> MemoryQueue:
+        try:
+            return self.queues[name]
+        except KeyError:
+            raise StoreError(
+                "AWS.SimpleQueueService.NonExistentQueue", f"No queue {name}"
+            ) from None
+
+    async def queue_declare(self, queue: str, options: QueueOptions) -> None:
+        existing = self.queues.get(queue)
+        if existing is None:
+            self.queues[queue] = MemoryQueue(queue, options)
+        else:
+            existing.options = options
+
+    async def queue_send(self, queue, messages, now, *, delays=None):  # type: ignore[no-untyped-def]
+        return self._queue(queue).send(messages, now, delays)
+
+    def queue_send_now(
+        self,
+        queue: str,
+        messages: Sequence[Message],
+        now: float,
+        delays: Sequence[float] | None = None,
+    ) -> list[SendOutcome]:
+        """The synchronous fast path the engine uses when the store is in memory."""
+        return self._queue(queue).send(messages, now, delays)
+
+    async def queue_receive(self, queue, now, *, max_messages=1, visibility_timeout=None):  # type: ignore[no-untyped-def]
+        return self._queue(queue).receive(now, max_messages, visibility_timeout)
+
+    async def queue_delete(self, queue: str, receipts: Sequence[str], now: float) -> int:
+        return self._queue(queue).delete(receipts, now)
+
+    async def queue_change_visibility(
+        self, queue: str, receipt: str, timeout: float, now: float
+    ) -> None:
+        self._queue(queue).change_visibility(receipt, timeout, now)
+
+    async def queue_counts(self, queue: str, now: float) -> QueueCounts:
+        return self._queue(queue).counts(now)
+
+    def queue_counts_now(self, queue: str, now: float) -> QueueCounts:
+        return self._queue(queue).counts(now)
+
+    async def queue_next_change(self, queue: str, now: float) -> float | None:
+        return self._queue(queue).next_change()
+
+    async def queue_purge(self, queue: str) -> int:
+        return self._queue(queue).purge()
+
+    async def queue_take_all(self, queue: str, now: float) -> list[QueueRecord]:
+        return self._queue(queue).take_all(now)
+
+    async def queue_peek(self, queue: str, now: float, limit: int = 10) -> list[QueueRecord]:
+        return self._queue(queue).peek(limit)
+
+    # --- logs -----------------------------------------------------------------------------------
+    def _log(self, log: str, partition: int) -> MemoryLog:
+        key = (log, partition)
+        found = self.logs.get(key)
+        if found is None:
+            found = self.logs[key] = MemoryLog()
+        return found
+
+    async def log_append(self, log: str, partition: int, records: Sequence[LogRecord]) -> list[int]:
+        target = self._log(log, partition)
+        offsets: list[int] = []
+        for record in records:
+            offset = target.end
+            target.records.append(
+                LogRecord(
+                    offset,
+                    record.key,
+                    record.value,
+                    record.timestamp,
+                    record.headers,
+                    record.message,
+                )
+            )
+            target.end += 1
+            offsets.append(offset)
+        return offsets
+
+    async def log_read(self, log: str, partition: int, offset: int, limit: int) -> list[LogRecord]:
+        target = self._log(log, partition)
+        index = max(0, offset - target.start)
+        records = target.records
+        if index >= len(records):
+            return []
+        return [records[i] for i in range(index, min(len(records), index + limit))]
+
+    async def log_bounds(self, log: str, partition: int) -> tuple[int, int]:
+        target = self._log(log, partition)
+        return target.start, target.end
+
+    async def log_trim(self, log: str, partition: int, before: float) -> int:
+        target = self._log(log, partition)
+        dropped = 0
+        while target.records and target.records[0].timestamp < before:
+            target.records.popleft()
+            target.start += 1
+            dropped += 1
+        return dropped
+
+    async def offset_commit(self, log: str, group: str, partition: int, offset: int) -> None:
+        self.offsets[(log, group, partition)] = offset
+
+    async def offset_get(self, log: str, group: str, partition: int) -> int | None:
+        return self.offsets.get((log, group, partition))
