@@ -1,0 +1,122 @@
+"""AsyncAPI 3.0 for the messaging surface: a channel per bus, topic, queue, stream, Kafka topic
+and broker destination; send and receive operations for the nodes wired to them; message
+examples from the producers that feed them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runtime.formats.common import one_line
+from runtime.formats.reading import dumps_yaml
+from runtime.nodes import KINDS
+from runtime.spec import EdgeSpec, NodeSpec, TopologySpec
+
+VERSION = "3.0.0"
+CHANNEL_KINDS = frozenset({"event_bus", "topic", "queue", "stream", "kafka_topic", "broker"})
+
+
+def build(spec: TopologySpec) -> dict[str, Any]:
+    channels = {node.id: channel(spec, node) for node in spec.nodes if node.kind in CHANNEL_KINDS}
+    operations: dict[str, Any] = {}
+    for edge in spec.edges:
+        entry = operation(spec, edge, channels)
+        if entry is not None:
+            operations[edge.id] = entry
+    document: dict[str, Any] = {
+        "asyncapi": VERSION,
+        "info": {
+            "title": one_line(spec.name) or "Flowyard topology",
+            "version": "1.0.0",
+            "description": spec.description or "Exported from Flowyard.",
+        },
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": operations,
+    }
+    messages = {f"{node_id}-message": message(spec, spec.node(node_id)) for node_id in channels}
+    if messages:
+        document["components"] = {"messages": messages}
+    return document
+
+
+def channel(spec: TopologySpec, node: NodeSpec) -> dict[str, Any]:
+    kind = KINDS[node.kind]
+    return {
+        "address": address(node),
+        "title": one_line(node.label or node.id),
+        "description": f"{kind.models}: {kind.description}",
+        "messages": {
+            "message": {"$ref": f"#/components/messages/{node.id}-message"},
+        },
+    }
+
+
+def address(node: NodeSpec) -> str:
+    if node.kind == "event_bus":
+        return node.settings()["bus_name"]
+    return node.id
+
+
+def operation(
+    spec: TopologySpec, edge: EdgeSpec, channels: dict[str, Any]
+) -> dict[str, Any] | None:
+    """send when a node writes into a channel, receive when a node reads from one."""
+    source, target = spec.node(edge.source), spec.node(edge.target)
+    if target.id in channels:
+        action, on, actor = "send", target, source
+    elif source.id in channels:
+        action, on, actor = "receive", source, target
+    else:
+        return None
+    verb = "sends to" if action == "send" else "receives from"
+    return {
+        "action": action,
+        "channel": {"$ref": f"#/channels/{on.id}"},
+        "title": one_line(f"{actor.label or actor.id} {verb} {on.label or on.id}"),
+        "summary": f"{KINDS[actor.kind].label} {actor.id} {verb} {on.id}",
+        "messages": [{"$ref": f"#/channels/{on.id}/messages/message"}],
+    }
+
+
+def message(spec: TopologySpec, node: NodeSpec) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "name": f"{node.id}-message",
+        "title": one_line(f"Message on {node.label or node.id}"),
+        "contentType": "application/json",
+        "payload": {"type": ["object", "array", "string", "number", "boolean", "null"]},
+    }
+    examples = [
+        {
+            "name": producer.id,
+            "summary": f"Sent by {producer.id}",
+            "payload": sample(node, producer),
+        }
+        for producer in producers_into(spec, node)
+    ]
+    if examples:
+        entry["examples"] = examples
+    return entry
+
+
+def producers_into(spec: TopologySpec, node: NodeSpec) -> list[NodeSpec]:
+    return [
+        spec.node(edge.source)
+        for edge in spec.edges_to(node.id)
+        if spec.node(edge.source).kind == "producer"
+    ]
+
+
+def sample(channel_node: NodeSpec, producer: NodeSpec) -> Any:
+    """What the producer puts on the channel: its body, in an event envelope on a bus."""
+    settings = producer.settings()
+    if channel_node.kind != "event_bus":
+        return settings["body"]
+    return {
+        "source": settings["source"],
+        "detail-type": settings["detail_type"],
+        "detail": settings["body"],
+    }
+
+
+def render(spec: TopologySpec) -> tuple[str, list[str]]:
+    return dumps_yaml(build(spec)), []

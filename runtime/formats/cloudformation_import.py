@@ -1,0 +1,542 @@
+"""A topology from the CloudFormation subset that ``cloudformation`` writes.
+
+Settings a resource property carries are read from the property, so an edited template imports
+as edited; the rest (positions, labels, settings no property expresses, nodes and edges with no
+resource) comes from the ``Flowyard`` metadata. A template written by hand imports too: each
+supported resource becomes a node, and subscriptions, rule targets and event source mappings
+become edges. Resources of other types are named and refused unless the caller agrees to skip
+them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from runtime.formats.cloudformation import DEFAULT_BUS_ARN, KAFKA_POSITIONS
+from runtime.formats.errors import FormatError, UnsupportedResources
+from runtime.nodes import KINDS
+from runtime.spec import SCHEMA
+
+PRIMARY: dict[str, str] = {
+    "AWS::SQS::Queue": "queue",
+    "AWS::SNS::Topic": "topic",
+    "AWS::Events::EventBus": "event_bus",
+    "AWS::Events::Rule": "rule",
+    "AWS::Kinesis::Stream": "stream",
+    "AWS::Lambda::Function": "function",
+    "AWS::StepFunctions::StateMachine": "state_machine",
+    "AWS::ApiGateway::RestApi": "http_api",
+    "AWS::ApiGatewayV2::Api": "http_api",
+    "AWS::Logs::LogGroup": "log",
+}
+# Written by export as wiring or support of a node; read for edges and settings, never nodes.
+DERIVED = frozenset(
+    {
+        "AWS::IAM::Role",
+        "AWS::SQS::QueuePolicy",
+        "AWS::SNS::TopicPolicy",
+        "AWS::SNS::Subscription",
+        "AWS::Events::Archive",
+        "AWS::Lambda::Permission",
+        "AWS::Lambda::EventSourceMapping",
+        "AWS::Lambda::EventInvokeConfig",
+        "AWS::Kinesis::StreamConsumer",
+        "AWS::ApiGateway::Resource",
+        "AWS::ApiGateway::Method",
+        "AWS::ApiGateway::Deployment",
+        "AWS::ApiGateway::Stage",
+        "AWS::ApiGateway::ApiKey",
+        "AWS::ApiGateway::UsagePlan",
+        "AWS::ApiGateway::UsagePlanKey",
+        "AWS::ApiGatewayV2::Route",
+        "AWS::ApiGatewayV2::Integration",
+        "AWS::ApiGatewayV2::Stage",
+        "AWS::MSK::Cluster",
+        "AWS::AmazonMQ::Broker",
+        "AWS::SecretsManager::Secret",
+        "AWS::CloudFormation::WaitConditionHandle",
+    }
+)
+GRID_X, GRID_Y, GRID_COLUMNS = 220, 120, 5
+
+
+def looks_like_template(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("Resources"), dict)
+
+
+class Reader:
+    """One template being read: resources, their Flowyard metadata, and node ids by logical id."""
+
+    def __init__(self, template: dict[str, Any]) -> None:
+        self.resources: dict[str, dict[str, Any]] = {
+            name: resource
+            for name, resource in template["Resources"].items()
+            if isinstance(resource, dict)
+        }
+        meta = template.get("Metadata")
+        flowyard = meta.get("Flowyard") if isinstance(meta, dict) else None
+        self.meta: dict[str, Any] = flowyard if isinstance(flowyard, dict) else {}
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.node_of: dict[str, str] = {}
+
+    def props(self, logical: str) -> dict[str, Any]:
+        props = self.resources[logical].get("Properties")
+        return props if isinstance(props, dict) else {}
+
+    def of_type(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        return [
+            (name, self.props(name))
+            for name, resource in self.resources.items()
+            if resource.get("Type") == kind
+        ]
+
+    def target(self, value: Any) -> str | None:
+        """The node id a Ref, GetAtt or ${X.Arn} Sub points to, or None."""
+        logical = referenced(value)
+        if logical is None and value == {"Fn::Sub": DEFAULT_BUS_ARN}:
+            return self.default_bus()
+        return self.node_of.get(logical) if logical else None
+
+    def default_bus(self) -> str | None:
+        for node_id, entry in self.nodes.items():
+            if entry["kind"] == "event_bus" and entry["config"].get("bus_name", "default") == (
+                "default"
+            ):
+                return node_id
+        return None
+
+
+def referenced(value: Any) -> str | None:
+    if isinstance(value, dict) and len(value) == 1:
+        if isinstance(value.get("Ref"), str):
+            return value["Ref"]
+        attribute = value.get("Fn::GetAtt")
+        if isinstance(attribute, list) and attribute and isinstance(attribute[0], str):
+            return attribute[0]
+        if isinstance(attribute, str):
+            return attribute.split(".", 1)[0]
+        text = value.get("Fn::Sub")
+        if isinstance(text, str):
+            match = re.fullmatch(r"\$\{([A-Za-z0-9]+)(\.[A-Za-z]+)?\}", text)
+            return match.group(1) if match else None
+    return None
+
+
+def flowyard_of(resource: dict[str, Any]) -> dict[str, Any]:
+    meta = resource.get("Metadata")
+    entry = meta.get("Flowyard") if isinstance(meta, dict) else None
+    return entry if isinstance(entry, dict) else {}
+
+
+def to_document(template: Any, *, skip_unsupported: bool = False) -> tuple[dict[str, Any], list]:
+    """The topology document and the names of skipped resources; refuses unsupported ones."""
+    if not looks_like_template(template):
+        raise FormatError("not a CloudFormation template: it has no Resources object")
+    reader = Reader(template)
+    unsupported = [
+        (name, str(resource.get("Type")))
+        for name, resource in reader.resources.items()
+        if resource.get("Type") not in PRIMARY and resource.get("Type") not in DERIVED
+    ]
+    if unsupported and not skip_unsupported:
+        raise UnsupportedResources(unsupported)
+    read_nodes(reader)
+    edges = read_edges(reader)
+    document: dict[str, Any] = {
+        "schema": SCHEMA,
+        "name": text(reader.meta.get("name")) or text(template.get("Description")) or "Imported",
+        "description": text(reader.meta.get("description")),
+        "nodes": [finish_node(entry) for entry in ordered_nodes(reader)],
+        "edges": edges,
+    }
+    if isinstance(reader.meta.get("meta"), dict):
+        document["meta"] = reader.meta["meta"]
+    document["name"] = document["name"][:200]
+    return document, [f"{name} ({kind})" for name, kind in unsupported]
+
+
+def text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+# --- nodes -----------------------------------------------------------------------------------
+
+
+def read_nodes(reader: Reader) -> None:
+    for entry in reader.meta.get("nodes") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+            reader.nodes[entry["id"]] = {**entry, "config": dict(config)}
+    primary = []
+    for logical, resource in reader.resources.items():
+        kind = PRIMARY.get(str(resource.get("Type")))
+        entry = flowyard_of(resource)
+        if kind is None or "part_of" in entry:
+            continue
+        node_id = entry.get("id") if isinstance(entry.get("id"), str) else new_id(reader, logical)
+        reader.node_of[logical] = node_id
+        primary.append((logical, kind, node_id, entry))
+    for logical, kind, node_id, entry in primary:
+        extras = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+        config = {**extras, **READERS[kind](reader, logical, reader.resources[logical])}
+        reader.nodes[node_id] = {
+            "id": node_id,
+            "kind": kind,
+            "label": entry.get("label", logical),
+            "x": entry.get("x"),
+            "y": entry.get("y"),
+            "config": config,
+        }
+    read_node_extras(reader)
+    place_new_nodes(reader)
+
+
+def new_id(reader: Reader, logical: str) -> str:
+    base = re.sub(r"[^A-Za-z0-9_.\-]", "-", logical)[:76] or "node"
+    node_id, counter = base, 2
+    taken = set(reader.node_of.values()) | set(reader.nodes)
+    while node_id in taken:
+        node_id = f"{base}-{counter}"
+        counter += 1
+    return node_id
+
+
+def place_new_nodes(reader: Reader) -> None:
+    """Grid positions below the placed nodes for resources written without Flowyard metadata."""
+    placed = [entry for entry in reader.nodes.values() if isinstance(entry.get("y"), int | float)]
+    top = max((entry["y"] for entry in placed), default=-GRID_Y) + GRID_Y
+    unplaced = [entry for entry in reader.nodes.values() if entry not in placed]
+    for index, entry in enumerate(unplaced):
+        entry["x"] = 40 + (index % GRID_COLUMNS) * GRID_X
+        entry["y"] = top + (index // GRID_COLUMNS) * GRID_Y
+
+
+def ordered_nodes(reader: Reader) -> list[dict[str, Any]]:
+    order = [node_id for node_id in reader.meta.get("order") or [] if node_id in reader.nodes]
+    rest = [node_id for node_id in reader.nodes if node_id not in order]
+    return [reader.nodes[node_id] for node_id in [*order, *rest]]
+
+
+def finish_node(entry: dict[str, Any]) -> dict[str, Any]:
+    kind = entry["kind"]
+    defaults = KINDS[kind].defaults() if kind in KINDS else {}
+    config = {
+        name: value for name, value in entry["config"].items() if defaults.get(name, ...) != value
+    }
+    return {
+        "id": entry["id"],
+        "kind": kind,
+        "label": entry.get("label") if isinstance(entry.get("label"), str) else entry["id"],
+        "x": entry["x"],
+        "y": entry["y"],
+        "config": config,
+    }
+
+
+def integer(value: Any) -> Any:
+    """CloudFormation accepts numbers as strings; the document wants numbers."""
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+        return int(value)
+    return value
+
+
+def as_object(value: Any) -> Any:
+    """Policies and patterns may be written as JSON strings."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def copy_props(props: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    return {field: integer(props[prop]) for prop, field in names.items() if prop in props}
+
+
+def read_queue(reader: Reader, logical: str, resource: dict[str, Any]) -> dict[str, Any]:
+    props = reader.props(logical)
+    config = copy_props(
+        props,
+        {
+            "FifoQueue": "fifo",
+            "ContentBasedDeduplication": "content_based_deduplication",
+            "DeduplicationScope": "deduplication_scope",
+            "FifoThroughputLimit": "fifo_throughput_limit",
+            "VisibilityTimeout": "visibility_timeout",
+            "DelaySeconds": "delay_seconds",
+            "MessageRetentionPeriod": "retention_period",
+            "MaximumMessageSize": "max_message_size",
+            "ReceiveMessageWaitTimeSeconds": "receive_wait_time",
+        },
+    )
+    redrive = as_object(props.get("RedrivePolicy"))
+    if isinstance(redrive, dict):
+        dlq = reader.target(redrive.get("deadLetterTargetArn"))
+        if dlq:
+            config["dead_letter_queue"] = dlq
+        if "maxReceiveCount" in redrive:
+            config["max_receive_count"] = integer(redrive["maxReceiveCount"])
+    return config
+
+
+def read_topic(reader: Reader, logical: str, resource: dict[str, Any]) -> dict[str, Any]:
+    return copy_props(
+        reader.props(logical),
+        {
+            "FifoTopic": "fifo",
+            "ContentBasedDeduplication": "content_based_deduplication",
+            "FifoThroughputScope": "fifo_throughput_scope",
+            "DisplayName": "display_name",
+        },
+    )
+
+
+def read_event_bus(reader: Reader, logical: str, resource: dict[str, Any]) -> dict[str, Any]:
+    return copy_props(reader.props(logical), {"Name": "bus_name"})
+
+
+def read_rule(reader: Reader, logical: str, resource: dict[str, Any]) -> dict[str, Any]:
+    props = reader.props(logical)
+    config = copy_props(
+        props,
+        {
+            "ScheduleExpression": "schedule_expression",
+            "State": "state",
+            "Description": "description",
+        },
+    )
+    config["event_pattern"] = as_object(props.get("EventPattern"))
+    targets = [target for target in props.get("Targets") or [] if isinstance(target, dict)]
+    if targets:
+        retry = targets[0].get("RetryPolicy")
+        retry = retry if isinstance(retry, dict) else {}
+        config.update(
+            copy_props(
+                retry,
+                {
+                    "MaximumRetryAttempts": "max_retry_attempts",
+                    "MaximumEventAgeInSeconds": "max_event_age",
+                },
+            )
+        )
+        dead_letter = targets[0].get("DeadLetterConfig")
+        dlq = reader.target(dead_letter.get("Arn")) if isinstance(dead_letter, dict) else None
+        config["dead_letter_queue"] = dlq or ""
+    return config
+
+
+def read_stream(reader: Reader, logical: str, resource: dict[str, Any]) -> dict[str, Any]:
+    props = reader.props(logical)
+    config = copy_props(
+        props, {"ShardCount": "shard_count", "RetentionPeriodHours": "retention_hours"}
+    )
+    mode = props.get("StreamModeDetails")
+    if isinstance(mode, dict) and "StreamMode" in mode:
+        config["capacity_mode"] = mode["StreamMode"]
+    return config
+
+
+def read_function(reader: Reader, logical: str, resource: dict[str, Any]) -> dict[str, Any]:
+    config = copy_props(
+        reader.props(logical),
+        {
+            "Runtime": "runtime",
+            "MemorySize": "memory",
+            "Timeout": "timeout",
+            "ReservedConcurrentExecutions": "reserved_concurrency",
+        },
+    )
+    for _name, props in reader.of_type("AWS::Lambda::EventInvokeConfig"):
+        if referenced(props.get("FunctionName")) != logical:
+            continue
+        config.update(
+            copy_props(
+                props,
+                {
+                    "MaximumRetryAttempts": "max_retry_attempts",
+                    "MaximumEventAgeInSeconds": "max_event_age",
+                },
+            )
+        )
+        destination = props.get("DestinationConfig")
+        failure = destination.get("OnFailure") if isinstance(destination, dict) else None
+        if isinstance(failure, dict):
+            config["on_failure"] = reader.target(failure.get("Destination")) or ""
+    return config
+
+
+def read_state_machine(reader: Reader, logical: str, resource: dict[str, Any]) -> dict[str, Any]:
+    props = reader.props(logical)
+    config = copy_props(props, {"StateMachineType": "type"})
+    definition = props.get("Definition", as_object(props.get("DefinitionString")))
+    if definition is not None:
+        config["definition"] = definition
+    logging = props.get("LoggingConfiguration")
+    config["log_level"] = logging.get("Level", "OFF") if isinstance(logging, dict) else "OFF"
+    return config
+
+
+def read_http_api(reader: Reader, logical: str, resource: dict[str, Any]) -> dict[str, Any]:
+    # Routes, stage and keys come from the metadata: the resources are derived from them.
+    rest = resource.get("Type") == "AWS::ApiGateway::RestApi"
+    return {"api_type": "REST" if rest else "HTTP"}
+
+
+def read_log(reader: Reader, logical: str, resource: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+READERS: dict[str, Callable[[Reader, str, dict[str, Any]], dict[str, Any]]] = {
+    "queue": read_queue,
+    "topic": read_topic,
+    "event_bus": read_event_bus,
+    "rule": read_rule,
+    "stream": read_stream,
+    "function": read_function,
+    "state_machine": read_state_machine,
+    "http_api": read_http_api,
+    "log": read_log,
+}
+
+
+def read_node_extras(reader: Reader) -> None:
+    """Settings that live on derived resources: bus archives."""
+    for _name, props in reader.of_type("AWS::Events::Archive"):
+        bus = reader.target(props.get("SourceArn"))
+        if bus is None or bus not in reader.nodes:
+            continue
+        config = reader.nodes[bus]["config"]
+        config["archive_enabled"] = True
+        config["archive_pattern"] = as_object(props.get("EventPattern"))
+        if "RetentionDays" in props:
+            config["archive_retention_days"] = integer(props["RetentionDays"])
+
+
+# --- edges -----------------------------------------------------------------------------------
+
+
+def read_edges(reader: Reader) -> list[dict[str, Any]]:
+    edges: dict[str, dict[str, Any]] = {}
+    for entry in reader.meta.get("edges") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+            edges[entry["id"]] = {**entry, "config": dict(config)}
+    wired = bool(edges)
+    read_subscriptions(reader, edges, derive=not wired)
+    read_rule_targets(reader, edges, derive=not wired)
+    if not wired:
+        derive_bus_edges(reader, edges)
+        derive_event_sources(reader, edges)
+    return [finish_edge(reader, edge) for edge in edges.values()]
+
+
+def add_edge(edges: dict[str, dict[str, Any]], source: str, target: str) -> dict[str, Any]:
+    base = f"{source}-to-{target}"[:76]
+    edge_id, counter = base, 2
+    while edge_id in edges:
+        edge_id = f"{base}-{counter}"
+        counter += 1
+    edges[edge_id] = {"id": edge_id, "source": source, "target": target, "config": {}}
+    return edges[edge_id]
+
+
+def read_subscriptions(reader: Reader, edges: dict[str, dict[str, Any]], *, derive: bool) -> None:
+    for name, props in reader.of_type("AWS::SNS::Subscription"):
+        entry = flowyard_of(reader.resources[name])
+        if entry.get("copy"):
+            continue
+        edge = edges.get(entry.get("edge")) if isinstance(entry.get("edge"), str) else None
+        if edge is None and derive:
+            source = reader.target(props.get("TopicArn"))
+            target = reader.target(props.get("Endpoint"))
+            edge = add_edge(edges, source, target) if source and target else None
+        if edge is None:
+            continue
+        config = edge["config"]
+        config["filter_policy"] = as_object(props.get("FilterPolicy"))
+        if "FilterPolicyScope" in props:
+            config["filter_policy_scope"] = props["FilterPolicyScope"]
+        config["raw_message_delivery"] = props.get("RawMessageDelivery") in (True, "true")
+        redrive = as_object(props.get("RedrivePolicy"))
+        dlq = (
+            reader.target(redrive.get("deadLetterTargetArn")) if isinstance(redrive, dict) else None
+        )
+        config["dead_letter_queue"] = dlq or ""
+
+
+def read_rule_targets(reader: Reader, edges: dict[str, dict[str, Any]], *, derive: bool) -> None:
+    for name, props in reader.of_type("AWS::Events::Rule"):
+        rule = reader.node_of.get(name)
+        for target in props.get("Targets") or []:
+            if not isinstance(target, dict) or rule is None:
+                continue
+            edge = edges.get(target.get("Id")) if isinstance(target.get("Id"), str) else None
+            if edge is None and derive:
+                node = reader.target(target.get("Arn"))
+                edge = add_edge(edges, rule, node) if node else None
+            if edge is not None:
+                edge["config"].update(target_config(target))
+
+
+def target_config(target: dict[str, Any]) -> dict[str, Any]:
+    config: dict[str, Any] = {"input_mode": "matched_event"}
+    if "Input" in target:
+        config["input_mode"] = "constant"
+        config["input"] = as_object(target["Input"])
+    elif "InputPath" in target:
+        config["input_mode"] = "input_path"
+        config["input_path"] = target["InputPath"]
+    elif isinstance(target.get("InputTransformer"), dict):
+        transformer = target["InputTransformer"]
+        config["input_mode"] = "input_transformer"
+        config["input_paths_map"] = as_object(transformer.get("InputPathsMap", {}))
+        config["input_template"] = transformer.get("InputTemplate", "")
+    sqs = target.get("SqsParameters")
+    config["message_group_id"] = sqs.get("MessageGroupId", "") if isinstance(sqs, dict) else ""
+    kinesis = target.get("KinesisParameters")
+    key = kinesis.get("PartitionKeyPath", "") if isinstance(kinesis, dict) else ""
+    config["partition_key_path"] = key
+    return config
+
+
+def derive_bus_edges(reader: Reader, edges: dict[str, dict[str, Any]]) -> None:
+    for name, props in reader.of_type("AWS::Events::Rule"):
+        rule = reader.node_of.get(name)
+        bus = reader.target(props.get("EventBusName")) if "EventBusName" in props else None
+        if rule and bus:
+            add_edge(edges, bus, rule)
+
+
+def derive_event_sources(reader: Reader, edges: dict[str, dict[str, Any]]) -> None:
+    for _name, props in reader.of_type("AWS::Lambda::EventSourceMapping"):
+        source = reader.target(props.get("EventSourceArn"))
+        function = reader.target(props.get("FunctionName"))
+        if not (source and function):
+            continue
+        edge = add_edge(edges, source, function)
+        kind = reader.nodes[source]["kind"]
+        if kind == "stream" and "StartingPosition" in props:
+            edge["config"]["starting_position"] = props["StartingPosition"]
+        if kind in ("stream", "kafka_topic") and "BatchSize" in props:
+            edge["config"]["batch_size"] = integer(props["BatchSize"])
+        if kind == "kafka_topic" and props.get("StartingPosition") in KAFKA_POSITIONS.values():
+            reverse = {value: key for key, value in KAFKA_POSITIONS.items()}
+            edge["config"]["auto_offset_reset"] = reverse[props["StartingPosition"]]
+
+
+def finish_edge(reader: Reader, edge: dict[str, Any]) -> dict[str, Any]:
+    source = reader.nodes.get(edge.get("source"), {})
+    kind = KINDS.get(source.get("kind", ""))
+    defaults = kind.edge_defaults() if kind else {}
+    config = {
+        name: value for name, value in edge["config"].items() if defaults.get(name, ...) != value
+    }
+    finished = {"id": edge["id"], "source": edge.get("source"), "target": edge.get("target")}
+    if edge.get("label"):
+        finished["label"] = edge["label"]
+    finished["config"] = config
+    return finished

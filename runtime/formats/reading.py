@@ -1,0 +1,125 @@
+"""Decoding imported text (JSON or YAML) under the import limits, with line and column on errors.
+
+YAML is read with a safe loader that understands CloudFormation's short tags (!Ref, !GetAtt,
+!Sub…) as their long forms and refuses aliases, whose expansion could blow up memory.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+
+from runtime import spec as topology_spec
+from runtime.formats.errors import FormatError
+from runtime.spec import SpecError
+
+
+def text_of(raw: str | bytes) -> str:
+    size = len(raw.encode("utf-8") if isinstance(raw, str) else raw)
+    if size > topology_spec.MAX_DOCUMENT_BYTES:
+        raise FormatError(
+            f"the file is {size:,} bytes; the limit is {topology_spec.MAX_DOCUMENT_BYTES:,}"
+        )
+    if isinstance(raw, str):
+        return raw
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FormatError(f"not UTF-8 text: {error.reason} at byte {error.start}") from None
+
+
+def decode_json(raw: str | bytes) -> Any:
+    """JSON under the document limits; errors carry the line and column."""
+    try:
+        return topology_spec.decode(text_of(raw))
+    except SpecError as error:
+        raise FormatError(error.errors[0][1]) from None
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader plus CloudFormation's short tags; aliases are refused."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            mark = event.start_mark
+            raise FormatError(
+                f"YAML aliases (*{event.anchor}) are not supported, at line {mark.line + 1}, "
+                f"column {mark.column + 1}"
+            )
+        return super().compose_node(parent, index)
+
+
+def _short_tag(loader: _Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_Loader.add_multi_constructor("!", _short_tag)
+
+
+def decode_yaml(raw: str | bytes) -> Any:
+    text = text_of(raw)
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = error.problem or error.context or "malformed"
+        raise FormatError(f"not YAML: {problem}{where}") from None
+    except yaml.YAMLError as error:
+        raise FormatError(f"not YAML: {error}") from None
+    if _too_deep(data, topology_spec.MAX_DEPTH):
+        raise FormatError(f"nesting is deeper than {topology_spec.MAX_DEPTH} levels")
+    return data
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    if limit < 0:
+        return True
+    if isinstance(value, dict):
+        return any(_too_deep(item, limit - 1) for item in value.values())
+    if isinstance(value, list):
+        return any(_too_deep(item, limit - 1) for item in value)
+    return False
+
+
+def decode(raw: str | bytes) -> Any:
+    """JSON when the text starts like JSON, else YAML (a superset, with better CFN errors)."""
+    text = text_of(raw)
+    if text.lstrip()[:1] in ("{", "["):
+        return decode_json(text)
+    return decode_yaml(text)
+
+
+def dumps_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style for multi-line strings; never anchors, which CloudFormation rejects."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _string)
+
+
+def dumps_yaml(value: Any) -> str:
+    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)

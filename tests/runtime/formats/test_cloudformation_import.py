@@ -1,0 +1,129 @@
+"""CloudFormation import: the exported subset round-trips; other resources are named first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from runtime.formats import FormatError, UnsupportedResources, export, import_document
+from runtime.formats.cloudformation import build
+from runtime.formats.cloudformation_import import to_document
+from runtime.nodes import KINDS
+from runtime.spec import TopologySpec, load
+from tests.runtime.formats.samples import demo, every_kind
+
+
+def round_trip(spec: TopologySpec) -> TopologySpec:
+    text = export(spec, "cloudformation").content
+    return load(import_document(text, filename="stack.yaml").document)
+
+
+def edge_settings(spec: TopologySpec) -> dict[str, dict[str, Any]]:
+    return {
+        edge.id: {**KINDS[spec.node(edge.source).kind].edge_defaults(), **edge.config}
+        for edge in spec.edges
+    }
+
+
+@pytest.mark.parametrize("sample", [demo, every_kind], ids=["demo", "every-kind"])
+def test_export_import_export_gives_the_same_template(sample: Any) -> None:
+    first = export(sample(), "cloudformation").content
+    again = export(round_trip(sample()), "cloudformation").content
+    assert again == first
+
+
+@pytest.mark.parametrize("sample", [demo, every_kind], ids=["demo", "every-kind"])
+def test_the_round_trip_keeps_every_setting_position_and_label(sample: Any) -> None:
+    spec = sample()
+    back = round_trip(spec)
+    assert back.name == spec.name and back.description == spec.description
+    assert [(n.id, n.kind, n.label, n.x, n.y) for n in back.nodes] == [
+        (n.id, n.kind, n.label, n.x, n.y) for n in spec.nodes
+    ]
+    assert {n.id: n.settings() for n in back.nodes} == {n.id: n.settings() for n in spec.nodes}
+    assert edge_settings(back) == edge_settings(spec)
+
+
+def test_an_edited_property_imports_as_edited() -> None:
+    template, _ = build(demo())
+    template["Resources"]["OrdersQueue"]["Properties"]["VisibilityTimeout"] = 120
+    rule = template["Resources"]["NewOrders"]["Properties"]
+    rule["EventPattern"] = {"source": ["shop"]}
+    document, _ = to_document(yaml.safe_load(yaml.safe_dump(template)))
+    spec = load(document)
+    assert spec.node("orders-queue").settings()["visibility_timeout"] == 120
+    assert spec.node("new-orders").settings()["event_pattern"] == {"source": ["shop"]}
+
+
+def test_unsupported_resources_are_each_named_and_refused() -> None:
+    template, _ = build(demo())
+    template["Resources"]["Bucket"] = {"Type": "AWS::S3::Bucket"}
+    template["Resources"]["Table"] = {"Type": "AWS::DynamoDB::Table", "Properties": {}}
+    with pytest.raises(UnsupportedResources) as refused:
+        to_document(template)
+    assert refused.value.resources == [
+        ("Bucket", "AWS::S3::Bucket"),
+        ("Table", "AWS::DynamoDB::Table"),
+    ]
+    assert "Bucket (AWS::S3::Bucket)" in str(refused.value)
+    assert "Table (AWS::DynamoDB::Table)" in str(refused.value)
+
+
+def test_the_rest_imports_when_the_user_agrees_to_skip_them() -> None:
+    template, _ = build(demo())
+    template["Resources"]["Bucket"] = {"Type": "AWS::S3::Bucket"}
+    document, skipped = to_document(template, skip_unsupported=True)
+    assert skipped == ["Bucket (AWS::S3::Bucket)"]
+    assert len(load(document).nodes) == len(demo().nodes)
+
+
+def test_a_hand_written_template_becomes_nodes_and_edges() -> None:
+    template = yaml.safe_load(
+        """
+Resources:
+  Orders:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: "60"
+      RedrivePolicy: '{"deadLetterTargetArn": "x", "maxReceiveCount": 2}'
+  Alerts:
+    Type: AWS::SNS::Topic
+  AlertsToOrders:
+    Type: AWS::SNS::Subscription
+    Properties:
+      TopicArn: {Ref: Alerts}
+      Protocol: sqs
+      Endpoint: {"Fn::GetAtt": [Orders, Arn]}
+      FilterPolicy: {level: [high]}
+"""
+    )
+    spec = load(to_document(template)[0])
+    assert [node.kind for node in spec.nodes] == ["queue", "topic"]
+    assert spec.node("Orders").settings()["visibility_timeout"] == 60
+    assert spec.node("Orders").settings()["max_receive_count"] == 2
+    (edge,) = spec.edges
+    assert (edge.source, edge.target) == ("Alerts", "Orders")
+    assert edge.config["filter_policy"] == {"level": ["high"]}
+
+
+def test_short_tags_are_read_as_their_long_forms() -> None:
+    text = """
+Resources:
+  Orders: {Type: AWS::SQS::Queue}
+  Worker:
+    Type: AWS::Lambda::Function
+    Properties: {Runtime: python3.12, Role: !GetAtt Role.Arn, Timeout: 9}
+  Mapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {EventSourceArn: !GetAtt Orders.Arn, FunctionName: !Ref Worker}
+"""
+    spec = load(import_document(text, fmt="cloudformation").document)
+    assert spec.node("Worker").settings()["timeout"] == 9
+    assert [(e.source, e.target) for e in spec.edges] == [("Orders", "Worker")]
+
+
+def test_a_file_without_resources_is_not_a_template() -> None:
+    with pytest.raises(FormatError, match="no Resources"):
+        import_document("Description: nothing here\n", fmt="cloudformation")
