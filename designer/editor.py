@@ -136,9 +136,9 @@ def _inspector_context(request: HttpRequest, pk: int) -> tuple[dict[str, Any], A
 
 @require_POST
 def inspector(request: HttpRequest, pk: int) -> HttpResponse:
-    """The inspector form (htmx fragment). With mode=apply the posted values are validated, the
-    form comes back with errors beside the fields, and a ``flowyard:apply`` event tells the canvas
-    what to store when the values can be saved."""
+    """The inspector form (htmx fragment). With mode=apply the posted values are validated and
+    only the messages beside the fields come back (out-of-band swaps, so nothing being typed is
+    replaced), with a ``flowyard:apply`` event telling the canvas what to store."""
     get_topology(request, pk)
     context, form = _inspector_context(request, pk)
     detail: dict[str, Any] | None = None
@@ -148,10 +148,11 @@ def inspector(request: HttpRequest, pk: int) -> HttpResponse:
             detail = {"ok": valid, **(form.cleaned_data if valid else {})}
         else:
             detail = form.result()
-        detail.update(target=context["target"], id=context["item_id"])
-    response = render(request, "designer/editor.html#inspector", context)
-    if detail is not None:
-        trigger_client_event(response, "flowyard:apply", detail)
+        detail.update(what=context["target"], id=context["item_id"])
+    if detail is None:
+        return render(request, "designer/editor.html#inspector", context)
+    response = render(request, "designer/editor.html#inspector-errors", context)
+    trigger_client_event(response, "flowyard:apply", detail)
     return response
 
 

@@ -388,6 +388,7 @@ function selectionChanged() {
   else if (!nodes.length && !edges.length) loadInspector("topology", "");
   else {
     state.inspected = null;
+    inspectorTicket += 1;
     const text = document.createElement("p");
     text.className = "hint";
     text.textContent = `${nodes.length} node(s) and ${edges.length} connection(s) selected. Arrow keys move them, Delete removes them, Ctrl+C copies them.`;
@@ -420,8 +421,23 @@ function loadInspector(target, id) {
     values.item = JSON.stringify({ name: store.doc.name, description: store.doc.description || "" });
   }
   state.inspected = { target, id, snapshot: itemSnapshot(target, id) };
-  window.htmx.ajax("POST", boot.urls.inspector, { target: "#inspector", swap: "innerHTML", values, headers: { "X-CSRFToken": csrf } });
+  const ticket = ++inspectorTicket;
+  fetch(boot.urls.inspector, {
+    method: "POST",
+    body: new URLSearchParams(values),
+    headers: { "X-CSRFToken": csrf, "HX-Request": "true" },
+    credentials: "same-origin",
+  }).then((response) => (response.ok ? response.text() : Promise.reject(new Error(`HTTP ${response.status}`))))
+    .then((html) => {
+      if (ticket !== inspectorTicket) return; // a later selection won
+      const panel = $("#inspector");
+      panel.innerHTML = html; // server-rendered, autoescaped template output
+      window.htmx.process(panel);
+      panel.dataset.loaded = `${target}:${id}`;
+    })
+    .catch(() => { if (ticket === inspectorTicket) notify("Could not load the inspector; check the connection.", "error"); });
 }
+let inspectorTicket = 0;
 
 function refreshInspectorIfStale() {
   const inspected = state.inspected;
@@ -435,13 +451,13 @@ document.body.addEventListener("flowyard:apply", (event) => {
   const detail = event.detail;
   if (!detail.ok || !editable) return;
   let changed = false;
-  if (detail.target === "topology") {
+  if (detail.what === "topology") {
     changed = store.edit("Rename topology", (doc) => {
       if (doc.name === detail.name && (doc.description || "") === detail.description) return false;
       doc.name = detail.name;
       doc.description = detail.description;
-    });
-  } else if (detail.target === "node") {
+    }, "inspector");
+  } else if (detail.what === "node") {
     const node = store.node(detail.id);
     if (!node) { notify("That node was deleted; the settings were not applied.", "warning"); return; }
     const label = detail.label || node.id;
@@ -450,9 +466,9 @@ document.body.addEventListener("flowyard:apply", (event) => {
       const target = doc.nodes.find((n) => n.id === detail.id);
       target.label = label;
       target.config = detail.config;
-    });
+    }, "inspector");
     changed = true;
-  } else if (detail.target === "edge") {
+  } else if (detail.what === "edge") {
     const edge = store.edge(detail.id);
     if (!edge) return;
     if ((detail.label || "") === (edge.label || "") && JSON.stringify(detail.config) === JSON.stringify(edge.config)) return;
@@ -460,7 +476,7 @@ document.body.addEventListener("flowyard:apply", (event) => {
       const target = doc.edges.find((e) => e.id === detail.id);
       if (detail.label) target.label = detail.label; else delete target.label;
       target.config = detail.config;
-    });
+    }, "inspector");
     changed = true;
   }
   if (changed && state.inspected && state.inspected.id === detail.id) {

@@ -40,12 +40,12 @@ export class Store extends EventTarget {
   // --- edits ---------------------------------------------------------------------------------
 
   // Runs fn on the document as one undoable step; fn returning false means "nothing changed".
-  edit(label, fn) {
+  edit(label, fn, reason = label) {
     const before = structuredClone(this.doc);
     const result = fn(this.doc);
     if (result === false) { this.doc = before; this.index = null; return false; }
     this.push(label, before);
-    this.changed(label);
+    this.changed(reason);
     return result === undefined ? true : result;
   }
 
