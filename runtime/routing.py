@@ -4,4 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from runtime.appsync.routing import websocket_urlpatterns as appsync_routes
+
+websocket_urlpatterns: list[Any] = [
+    *appsync_routes,  # GraphQL subscriptions: ws/gw/<slug>/graphql
+]
