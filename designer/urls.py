@@ -49,3 +49,11 @@ urlpatterns += [
         name="unshare",
     ),
 ]
+
+# Export downloads and ASL/CloudFormation imports live in their own module.
+from designer import export_views  # noqa: E402
+
+urlpatterns += [
+    path("topologies/<int:pk>/export/<str:fmt>/", export_views.export_topology, name="export"),
+    path("topologies/import/file/", export_views.import_file, name="import-file"),
+]

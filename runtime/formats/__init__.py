@@ -120,11 +120,12 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {
 
 
 def export(spec: TopologySpec, fmt: str, **options: Any) -> Exported:
-    """Write the topology in a format; options: ``node`` (asl), ``scale`` (png)."""
+    """Write the topology in a format; options: ``node`` (asl), ``scale`` (png), ``stem`` (the
+    file name without extension; the topology's name by default)."""
     chosen = EXPORT_FORMATS.get(fmt)
     if chosen is None:
         raise FormatError(f"unknown format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
-    stem = file_stem(spec.name)
+    stem = options.pop("stem", None) or file_stem(spec.name)
     if fmt == "asl":
         stem = asl.chosen_node(spec, options.get("node"))
     content, warnings = chosen.write(spec, **options)
