@@ -131,7 +131,7 @@ class Engine:
         self.settings = replace(settings or EngineSettings(), **overrides)
         prefix = f"{self.rng.getrandbits(64):016x}"
         # Ids look like v4 UUIDs: a random per-run prefix and a counter, cheap on the hot path.
-        self._id_prefix = f"{prefix[:8]}-{prefix[8:12]}-4{prefix[13:16]}-a"
+        self._id_prefix = f"{prefix[:8]}-{prefix[8:12]}-4{prefix[13:16]}-a{prefix[:3]}-"
         self._ids = itertools.count(1)
         self.message_events = bool(getattr(self.observer, "wants_messages", False))
         self.state = RunState.CREATED
@@ -162,8 +162,7 @@ class Engine:
             node.setup()
 
     def new_id(self) -> str:
-        number = next(self._ids)
-        return f"{self._id_prefix}{number >> 48 & 0xFFF:03x}-{number & 0xFFFFFFFFFFFF:012x}"
+        return f"{self._id_prefix}{next(self._ids):012x}"
 
     def node(self, node_id: str) -> NodeRuntime:
         return self.nodes[node_id]

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 MAX_HOPS = 32  # a message passing more nodes than this is looping (reliability S14)
@@ -82,23 +82,24 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+class Message(NamedTuple):
     """An immutable envelope; bodies are shared, never copied, between hops.
 
     ``attributes`` are user message attributes (name → string or number); ``system`` carries
     service fields such as MessageGroupId, MessageDeduplicationId or PartitionKey. ``hops`` is
-    the path of node ids the message has passed.
+    the path of node ids the message has passed. ``size`` caches the body's UTF-8 size once a
+    node has measured it (-1: not measured). A tuple, because the hot path builds millions.
     """
 
     id: str
     trace_id: str
     body: Any
-    attributes: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    attributes: Mapping[str, Any] = EMPTY
     created_at: float = 0.0
     hops: tuple[str, ...] = ()
-    system: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
+    system: Mapping[str, Any] = EMPTY
     traced: bool = False
+    size: int = -1
 
     @classmethod
     def new(
@@ -111,17 +112,19 @@ class Message:
         node: str | None = None,
         traced: bool = False,
         message_id: str | None = None,
+        size: int = -1,
     ) -> Message:
         identifier = message_id or new_id()
         return cls(
-            id=identifier,
-            trace_id=identifier,
-            body=body,
-            attributes=freeze(attributes),
-            created_at=now,
-            hops=(node,) if node else (),
-            system=freeze(system),
-            traced=traced,
+            identifier,
+            identifier,
+            body,
+            freeze(attributes),
+            now,
+            (node,) if node else (),
+            freeze(system),
+            traced,
+            size,
         )
 
     def derive(
@@ -132,18 +135,24 @@ class Message:
         attributes: Mapping[str, Any] | None = None,
         system: Mapping[str, Any] | None = None,
         message_id: str | None = None,
+        size: int = -1,
     ) -> Message:
         """The message as the next node sees it: same trace, one more hop, maybe a new body."""
+        same_body = body is ... or body is self.body
         return Message(
-            id=message_id or self.id,
-            trace_id=self.trace_id,
-            body=self.body if body is ... else body,
-            attributes=self.attributes if attributes is None else freeze(attributes),
-            created_at=self.created_at,
-            hops=(*self.hops, node),
-            system=self.system if system is None else freeze(system),
-            traced=self.traced,
+            message_id or self.id,
+            self.trace_id,
+            self.body if same_body else body,
+            self.attributes if attributes is None else freeze(attributes),
+            self.created_at,
+            (*self.hops, node),
+            self.system if system is None else freeze(system),
+            self.traced,
+            self.size if same_body else size,
         )
+
+    def traced_copy(self) -> Message:
+        return self._replace(traced=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -220,6 +221,9 @@ class ProducerNode(NodeRuntime):
         self.render_group = compile_text(settings["message_group_id"])
         self.render_key = compile_text(settings["partition_key"])
         self.static_system = freeze(self.base_system())
+        self.dynamic_system = bool(settings["message_group_id"] or settings["partition_key"])
+        self.static_sample = not settings["attributes"] and "{{" not in json.dumps(settings["body"])
+        self.sample = settings["body"]
 
     def base_system(self) -> dict[str, Any]:
         return {"Source": self.settings["source"], "DetailType": self.settings["detail_type"]}
@@ -232,26 +236,37 @@ class ProducerNode(NodeRuntime):
             return [("schedule", self._schedule)]
         return []
 
-    def make(self, body: Any = ..., attributes: Mapping[str, Any] | None = None) -> Message:
+    def make(
+        self,
+        body: Any = ...,
+        attributes: Mapping[str, Any] | None = None,
+        now: float | None = None,
+    ) -> Message:
         """One event: the given body or the rendered sample."""
         self.counter += 1
-        now = self.clock.now()
-        context = TemplateContext(self.engine.rng, now, n=self.counter)
+        now = self.clock.now() if now is None else now
         system = self.static_system
-        group = self.render_group(context) if self.settings["message_group_id"] else ""
-        key = self.render_key(context) if self.settings["partition_key"] else ""
-        if group or key:
+        if self.static_sample and not self.dynamic_system:
+            context = None  # nothing to render: the sample is shared as it is
+        else:
+            context = TemplateContext(self.engine.rng, now, n=self.counter)
+        if self.dynamic_system:
+            group = self.render_group(context) if self.settings["message_group_id"] else ""
+            key = self.render_key(context) if self.settings["partition_key"] else ""
             system = {**system, "MessageGroupId": group or None, "PartitionKey": key or None}
             system = {name: value for name, value in system.items() if value is not None}
-        if attributes is None and self.settings["attributes"]:
+        if attributes is None and self.settings["attributes"] and context is not None:
             attributes = self.render_attributes(context)
-        return Message.new(
-            self.render_body(context) if body is ... else body,
-            now=now,
-            attributes=attributes,
-            system=system,
-            node=self.id,
-            message_id=self.engine.new_id(),
+        return Message(
+            identifier := self.engine.new_id(),
+            identifier,
+            body
+            if body is not ...
+            else (self.sample if context is None else self.render_body(context)),
+            freeze(attributes),
+            now,
+            (self.id,),
+            freeze(system),
         )
 
     async def emit(self, count: int = 1) -> int:
@@ -259,7 +274,9 @@ class ProducerNode(NodeRuntime):
         sent = 0
         while sent < count:
             size = min(MAX_BATCH, count - sent)
-            batch = [self.make() for _ in range(size)]
+            now = self.clock.now()
+            make = self.make
+            batch = [make(now=now) for _ in range(size)]
             self.note_received(batch)
             await self.send_on(batch)
             sent += size
@@ -281,16 +298,7 @@ class ProducerNode(NodeRuntime):
                 node=self.id,
                 message_id=message.id,
             )
-        message = Message(
-            message.id,
-            message.trace_id,
-            message.body,
-            message.attributes,
-            message.created_at,
-            message.hops,
-            message.system,
-            traced=True,
-        )
+        message = message.traced_copy()
         self.engine.begin_trace(message)
         self.stats.received += 1
         self.note("received", [message])

@@ -201,13 +201,13 @@ class QueueNode(NodeRuntime):
                 f"Number of message attributes [{len(message.attributes)}] exceeds the allowed "
                 f"maximum [{MAX_ATTRIBUTES}].",
             )
-        if message_bytes(message) > limit:
+        if message_bytes(message, limit) > limit:
             return (
                 "InvalidParameterValue",
                 "One or more parameters are invalid. Reason: Message must be shorter than "
                 f"{limit} bytes.",
             )
-        delay = message.system.get("DelaySeconds")
+        delay = message.system.get("DelaySeconds") if message.system else None
         if delay is not None:
             if self.fifo and delay:
                 return (
@@ -232,7 +232,7 @@ class QueueNode(NodeRuntime):
                 self.refuse(*problem, message)
                 continue
             accepted.append(message.derive(self.id, message_id=self.engine.new_id()))
-            delay = message.system.get("DelaySeconds")
+            delay = message.system.get("DelaySeconds") if message.system else None
             if delay or delays is not None:
                 if delays is None:
                     delays = [self.options.delay_seconds] * (len(accepted) - 1)

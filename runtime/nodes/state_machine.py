@@ -333,7 +333,9 @@ class ExecutionRecord:
             "output": self.output,
             "history": [plain_event(event) for event in self.history],
             "history_kept": self.history_kept,
-            "steps": {str(key): list(value) for key, value in self.steps.items()},
+            "steps": {
+                str(key): [list(step) for step in value] for key, value in self.steps.items()
+            },
             "statuses": dict(self.tracker.statuses),
         }
 
@@ -1034,6 +1036,9 @@ async def run_headless(
     async with asyncio.TaskGroup() as group:
         for machine in machines:
             machine._group = group
+            if machine.machine is not None:
+                # On virtual time a one-year cap would elapse at once: keep only the definition's.
+                machine.machine.timeout_seconds = machine.machine.definition.get("TimeoutSeconds")
         node._spawn(record, None)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(record.done.wait(), wall_timeout)

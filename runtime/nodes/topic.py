@@ -370,7 +370,8 @@ class TopicNode(NodeRuntime):
     def _problem(self, message: Message) -> tuple[str, str] | None:
         if message.body is None or message.body == "":
             return "InvalidParameter", "Invalid parameter: Empty message"
-        if message_bytes(message) > self.settings["max_message_size"]:
+        limit = self.settings["max_message_size"]
+        if message_bytes(message, limit) > limit:
             return "InvalidParameter", "Invalid parameter: Message too long"
         if self.fifo and not message.system.get("MessageGroupId"):
             return (

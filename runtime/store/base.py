@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from runtime.events import Message
 
@@ -56,8 +56,7 @@ class QueueRecord:
     dead_letter_source: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Received:
+class Received(NamedTuple):
     """A message handed to a consumer, with its receipt handle and receive count."""
 
     message: Message

@@ -39,11 +39,15 @@ class MemoryQueue:
         self.options = options
         self._sequence = itertools.count(1)
         self._receipts = itertools.count(1)
+        self._receipt_prefix = f"{name}:"
         self.ready: deque[QueueRecord] = deque()  # standard queues
         self.groups: OrderedDict[str, deque[QueueRecord]] = OrderedDict()  # FIFO queues
         self.locked: dict[str, int] = {}  # FIFO group → messages in flight
         self.delayed: list[tuple[float, int, QueueRecord]] = []
-        self.flight: list[tuple[float, int, QueueRecord]] = []
+        self.flight: list[tuple[float, int, QueueRecord]] = []  # custom visibility windows
+        # Receives with the queue's default window: deadlines never decrease, so a deque is
+        # an ordered timer list without a heap push per message.
+        self.flight_fifo: deque[tuple[float, int, QueueRecord]] = deque()
         self.in_flight: dict[int, QueueRecord] = {}
         self.receipts: dict[str, QueueRecord] = {}
         self.dedup: dict[Any, float] = {}
@@ -138,16 +142,20 @@ class MemoryQueue:
                 expired += 1
                 continue
             self._make_visible(record)
-        while self.flight and self.flight[0][0] <= now:
-            deadline, sequence, record = heapq.heappop(self.flight)
-            if record.deleted or record.deadline != deadline or sequence not in self.in_flight:
-                continue
-            self._land(record)
-            if record.expires_at <= now:
-                record.deleted = True
-                expired += 1
-                continue
-            self._make_visible(record, front=record.group is not None)
+        for timers in (self.flight_fifo, self.flight):
+            while timers and timers[0][0] <= now:
+                if timers is self.flight:
+                    deadline, sequence, record = heapq.heappop(self.flight)
+                else:
+                    deadline, sequence, record = self.flight_fifo.popleft()
+                if record.deleted or record.deadline != deadline or sequence not in self.in_flight:
+                    continue
+                self._land(record)
+                if record.expires_at <= now:
+                    record.deleted = True
+                    expired += 1
+                    continue
+                self._make_visible(record, front=record.group is not None)
         return expired
 
     def _land(self, record: QueueRecord) -> None:
@@ -221,24 +229,28 @@ class MemoryQueue:
         record.receive_count += 1
         if record.first_receive_at is None:
             record.first_receive_at = now
-        receipt = f"{self.name}:{record.sequence}:{next(self._receipts)}"
+        receipt = f"{self._receipt_prefix}{record.sequence}:{next(self._receipts)}"
         record.receipt = receipt
         record.deadline = now + timeout
         self.receipts[receipt] = record
         self.in_flight[record.sequence] = record
         if record.group is not None:
             self.locked[record.group] = self.locked.get(record.group, 0) + 1
-        heapq.heappush(self.flight, (record.deadline, record.sequence, record))
+        entry = (record.deadline, record.sequence, record)
+        if timeout == self.options.visibility_timeout:
+            self.flight_fifo.append(entry)
+        else:
+            heapq.heappush(self.flight, entry)
         result.messages.append(
             Received(
-                message=record.message,
-                receipt=receipt,
-                receive_count=record.receive_count,
-                sent_at=record.sent_at,
-                first_receive_at=record.first_receive_at,
-                sequence=record.sequence,
-                group=record.group,
-                dead_letter_source=record.dead_letter_source,
+                record.message,
+                receipt,
+                record.receive_count,
+                record.sent_at,
+                record.first_receive_at,
+                record.sequence,
+                record.group,
+                record.dead_letter_source,
             )
         )
 
@@ -301,14 +313,18 @@ class MemoryQueue:
             heapq.heappop(self.delayed)
         if self.delayed:
             times.append(self.delayed[0][0])
-        while self.flight and (
-            self.flight[0][2].deleted
-            or self.flight[0][2].deadline != self.flight[0][0]
-            or self.flight[0][1] not in self.in_flight
-        ):
-            heapq.heappop(self.flight)
-        if self.flight:
-            times.append(self.flight[0][0])
+        for timers in (self.flight_fifo, self.flight):
+            while timers and (
+                timers[0][2].deleted
+                or timers[0][2].deadline != timers[0][0]
+                or timers[0][1] not in self.in_flight
+            ):
+                if timers is self.flight:
+                    heapq.heappop(self.flight)
+                else:
+                    self.flight_fifo.popleft()
+            if timers:
+                times.append(timers[0][0])
         return min(times) if times else None
 
     def purge(self) -> int:
