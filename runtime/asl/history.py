@@ -62,10 +62,17 @@ def details_key(event_type: str) -> str:
 class History:
     """Append-only event list with AWS numbering and a hard size limit."""
 
-    def __init__(self, now: Callable[[], float], max_events: int = DEFAULT_MAX_EVENTS) -> None:
+    def __init__(
+        self,
+        now: Callable[[], float],
+        max_events: int = DEFAULT_MAX_EVENTS,
+        listener: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.events: list[dict[str, Any]] = []
         self._now = now
         self.max_events = max_events
+        # Told about each event as it is recorded: how a live view follows a running execution.
+        self.listener = listener
 
     @property
     def last_id(self) -> int:
@@ -94,6 +101,8 @@ class History:
                 key: value for key, value in (details or {}).items() if value is not None
             }
         self.events.append(event)
+        if self.listener is not None:
+            self.listener(event)
         return event_id
 
     def types(self) -> list[str]:

@@ -39,6 +39,10 @@ ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/StepFunctionsExecutionRole"
 YIELD_EVERY = 32
 
 Transition = tuple[str | None, Any]
+EventListener = Callable[[dict[str, Any]], None]
+# (entered event id, state name, processing step, value after the step): what a state did to its
+# data between its Entered and Exited events, which the history alone does not show.
+StepListener = Callable[[int, str, str, Any], None]
 
 
 class ExecutionStatus(enum.StrEnum):
@@ -138,6 +142,8 @@ class ExecutionRun:
         rng: random.Random | None = None,
         name: str | None = None,
         max_history_events: int = DEFAULT_MAX_EVENTS,
+        on_event: EventListener | None = None,
+        on_step: StepListener | None = None,
     ) -> None:
         self.machine = machine
         text = "{}" if input is None else to_json(input)
@@ -152,7 +158,8 @@ class ExecutionRun:
         self.rng = rng or random.Random()
         self.name = name or str(self.rng.getrandbits(128).to_bytes(16).hex())
         self.arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine.name}:{self.name}"
-        self.history = History(self.clock.now, max_history_events)
+        self.history = History(self.clock.now, max_history_events, on_event)
+        self.on_step = on_step
         self.jsonata = Evaluator(lambda: int(self.clock.now() * 1000), self.rng)
         self._stop = asyncio.Event()
         self._stop_reason: tuple[str | None, str | None] = (None, None)
@@ -391,13 +398,22 @@ class Visit:
     def scope(self, data: Any) -> Scope:
         return Scope(data, self.context, self.frame.variables, self.run.rng)
 
+    def step(self, step: str, value: Any) -> Any:
+        """Report one data-processing step to the run's step listener; returns the value."""
+        listener = self.run.on_step
+        if listener is not None:
+            listener(self.entered_event, self.name, step, value)
+        return value
+
     # --- JSONPath processing (spec 6.3) ----------------------------------------------------
 
     def input_path(self, raw: Any) -> Any:
-        return select_path(self.state.get("InputPath", "$"), self.scope(raw))
+        return self.step(
+            "InputPath", select_path(self.state.get("InputPath", "$"), self.scope(raw))
+        )
 
     def template(self, key: str, data: Any) -> Any:
-        return evaluate_template(self.state[key], self.scope(data))
+        return self.step(key, evaluate_template(self.state[key], self.scope(data)))
 
     def assign_jsonpath(self, assign: Any, data: Any) -> dict[str, Any] | None:
         if assign is None:
@@ -406,19 +422,22 @@ class Visit:
 
     def result_path(self, raw: Any, result: Any, path_text: Any = "$") -> Any:
         if path_text is None:
-            return raw
+            return self.step("ResultPath", raw)
         if path_text == "$":
-            return result
+            return self.step("ResultPath", result)
         try:
-            return assign_path(raw, parse_path(path_text), result)
+            return self.step("ResultPath", assign_path(raw, parse_path(path_text), result))
         except ResultPathMatchFailure as failure:
             raise ExecutionFailure(errors.RESULT_PATH_MATCH_FAILURE, str(failure)) from None
 
     def output_path(self, data: Any) -> Any:
-        return select_path(self.state.get("OutputPath", "$"), self.scope(data))
+        return self.step(
+            "OutputPath", select_path(self.state.get("OutputPath", "$"), self.scope(data))
+        )
 
     def finish_jsonpath(self, raw: Any, result: Any) -> tuple[Any, dict[str, Any] | None]:
         """ResultSelector, Assign, ResultPath and OutputPath, in AWS's order."""
+        self.step("Result", result)
         if "ResultSelector" in self.state:
             result = self.template("ResultSelector", result)
         assigned = self.assign_jsonpath(self.state.get("Assign"), result)
@@ -431,7 +450,10 @@ class Visit:
         return {"input": raw, "context": self.context(), **extra}
 
     def resolve(self, value: Any, field: str, states: dict[str, Any]) -> Any:
-        return self.run.jsonata.resolve(value, states, self.frame.variables, field)
+        resolved = self.run.jsonata.resolve(value, states, self.frame.variables, field)
+        if field in _JSONATA_STEPS:
+            self.step(field, resolved)
+        return resolved
 
     def finish_jsonata(
         self, states: dict[str, Any], default: Any, source: Mapping[str, Any] | None = None
@@ -505,6 +527,9 @@ class Visit:
         return catcher["Next"], self.exit(output, assigned)
 
 
+_JSONATA_STEPS = frozenset({"Arguments", "Output", "ItemSelector"})
+
+
 async def aexecute(
     definition: StateMachine | dict[str, Any] | str,
     input: Any = None,
@@ -515,8 +540,15 @@ async def aexecute(
     rng: random.Random | None = None,
     name: str | None = None,
     max_history_events: int = DEFAULT_MAX_EVENTS,
+    on_event: EventListener | None = None,
+    on_step: StepListener | None = None,
 ) -> Execution:
-    """Run one execution to completion; raises InvalidDefinition for a bad definition."""
+    """Run one execution to completion; raises InvalidDefinition for a bad definition.
+
+    ``on_event`` hears each history event as it is recorded; ``on_step`` each data-processing
+    step of a state (InputPath, Parameters, Result, ResultSelector, ResultPath, OutputPath, and
+    Arguments/Output in JSONata) with the value it produced.
+    """
     machine = definition if isinstance(definition, StateMachine) else StateMachine(definition)
     run = ExecutionRun(
         machine,
@@ -527,6 +559,8 @@ async def aexecute(
         rng=rng,
         name=name,
         max_history_events=max_history_events,
+        on_event=on_event,
+        on_step=on_step,
     )
     return await run.run()
 

@@ -102,6 +102,10 @@ class TaskTokens:
     def is_open(self, token: str) -> bool:
         return token in self._results
 
+    def pending(self) -> list[str]:
+        """Tokens still waiting for send_task_success/failure, oldest first."""
+        return [token for token, future in self._results.items() if not future.done()]
+
     def send_task_success(self, token: str, output: Any) -> None:
         future = self._pending(token)
         future.set_result(output)

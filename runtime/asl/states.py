@@ -31,7 +31,7 @@ async def run_pass(visit: Visit, raw: Any) -> Transition:
     effective = visit.input_path(raw)
     if "Parameters" in state:
         effective = visit.template("Parameters", effective)
-    result = state.get("Result", effective)
+    result = visit.step("Result", state.get("Result", effective))
     assigned = visit.assign_jsonpath(state.get("Assign"), result)
     combined = visit.result_path(raw, result, state.get("ResultPath", "$"))
     return state.get("Next"), visit.exit(visit.output_path(combined), assigned)
