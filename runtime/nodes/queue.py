@@ -150,6 +150,7 @@ class Queue(Kind):
 MAX_BATCH = 10  # ReceiveMessage MaxNumberOfMessages
 MAX_WAIT = 20  # ReceiveMessage WaitTimeSeconds
 MAX_ATTRIBUTES = 10
+PURGE_INTERVAL = 60.0
 
 
 class QueueNode(NodeRuntime):
@@ -182,6 +183,7 @@ class QueueNode(NodeRuntime):
             deduplication_scope=settings["deduplication_scope"],
         )
         self.sources: list[QueueNode] = []  # queues whose DLQ this is
+        self.last_purge: float | None = None
         self._waiters: list[asyncio.Future[None]] = []
         self.memory = self.engine.store if isinstance(self.engine.store, MemoryStore) else None
 
@@ -364,6 +366,14 @@ class QueueNode(NodeRuntime):
         self.wake()
 
     async def purge(self) -> int:
+        """PurgeQueue: everything goes, the FIFO dedup memory too; once per 60 seconds."""
+        now = self.clock.now()
+        if self.last_purge is not None and now - self.last_purge < PURGE_INTERVAL:
+            raise StoreError(
+                "PurgeQueueInProgress",
+                f"Only one PurgeQueue operation on {self.id} is allowed every 60 seconds.",
+            )
+        self.last_purge = now
         return await self.engine.store.queue_purge(self.id)
 
     async def redrive(self, destination: QueueNode | None = None) -> int:

@@ -52,6 +52,7 @@ class MemoryQueue:
         self.receipts: dict[str, QueueRecord] = {}
         self.dedup: dict[Any, float] = {}
         self.visible_count = 0
+        self._retention_check = 0.0
 
     # --- sending --------------------------------------------------------------------------------
     def send(
@@ -131,8 +132,15 @@ class MemoryQueue:
 
     # --- time passing ---------------------------------------------------------------------------
     def advance(self, now: float) -> int:
-        """Promote due delayed messages, end expired visibility windows; returns expired count."""
+        """Promote due delayed messages, end expired visibility windows, drop in-flight messages
+        past their retention (checked at most once a second); returns the expired count."""
         expired = 0
+        if now >= self._retention_check and self.in_flight:
+            self._retention_check = now + 1.0
+            for record in [r for r in self.in_flight.values() if r.expires_at <= now]:
+                self._land(record)
+                record.deleted = True
+                expired += 1
         while self.delayed and self.delayed[0][0] <= now:
             _, _, record = heapq.heappop(self.delayed)
             if record.deleted:
