@@ -236,3 +236,32 @@ class LoginToken(models.Model):
             login_token.used_at = timezone.now()
             login_token.save(update_fields=["used_at"])
             return login_token.user
+
+
+class SampleEvent(models.Model):
+    """A saved test event for one producer of a topology, offered beside its Send button.
+
+    Kept apart from the topology document on purpose: samples are test data, so saving one must
+    not create a revision, change the version others edit against, or travel into exports.
+    """
+
+    topology = models.ForeignKey(Topology, on_delete=models.CASCADE, related_name="samples")
+    node_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=80)
+    body = models.JSONField()
+    attributes = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topology", "node_id", "name"], name="unique_sample_name_per_producer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topology} · {self.node_id} · {self.name}"

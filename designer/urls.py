@@ -57,3 +57,57 @@ urlpatterns += [
     path("topologies/<int:pk>/export/<str:fmt>/", export_views.export_topology, name="export"),
     path("topologies/import/file/", export_views.import_file, name="import-file"),
 ]
+
+# Running a topology: the run toolbar, Send, the inspector drawer's panels and the metrics page.
+from designer import run_views  # noqa: E402
+
+urlpatterns += [
+    path("runs/states.json", run_views.run_states, name="run-states"),
+    path("topologies/<int:pk>/run/", run_views.run_toolbar, name="run-toolbar"),
+    path("topologies/<int:pk>/run/deploy/", run_views.deploy, name="run-deploy"),
+    path("topologies/<int:pk>/run/redeploy/", run_views.redeploy, name="run-redeploy"),
+    path("topologies/<int:pk>/run/stop/", run_views.stop, name="run-stop"),
+    path("topologies/<int:pk>/run/pause/", run_views.pause, name="run-pause"),
+    path("topologies/<int:pk>/run/resume/", run_views.resume, name="run-resume"),
+    path("topologies/<int:pk>/run/send/", run_views.send, name="run-send"),
+    path("topologies/<int:pk>/run/rate/", run_views.set_rate, name="run-rate"),
+    path("topologies/<int:pk>/run/samples/<str:node_id>/", run_views.samples, name="run-samples"),
+    path(
+        "topologies/<int:pk>/run/samples/<str:node_id>/save/",
+        run_views.save_sample,
+        name="run-sample-save",
+    ),
+    path(
+        "topologies/<int:pk>/run/samples/<str:node_id>/<int:sample_id>/delete/",
+        run_views.delete_sample,
+        name="run-sample-delete",
+    ),
+    path("topologies/<int:pk>/run/inspect/<str:node_id>/", run_views.inspect, name="run-inspect"),
+    path(
+        "topologies/<int:pk>/run/messages/<str:node_id>/",
+        run_views.node_messages,
+        name="run-messages",
+    ),
+    path(
+        "topologies/<int:pk>/run/messages/<str:node_id>/clear/",
+        run_views.clear_messages,
+        name="run-messages-clear",
+    ),
+    path("topologies/<int:pk>/run/trace/<str:trace_id>/", run_views.trace, name="run-trace"),
+    path("topologies/<int:pk>/run/queue/<str:node_id>/", run_views.queue_panel, name="run-queue"),
+    path(
+        "topologies/<int:pk>/run/queue/<str:node_id>/redrive/",
+        run_views.redrive,
+        name="run-redrive",
+    ),
+    path(
+        "topologies/<int:pk>/run/stream/<str:node_id>/", run_views.stream_panel, name="run-stream"
+    ),
+    path(
+        "topologies/<int:pk>/run/executions/<str:node_id>/",
+        run_views.executions_panel,
+        name="run-executions",
+    ),
+    path("topologies/<int:pk>/run/pattern-test/", run_views.pattern_test, name="run-pattern-test"),
+    path("topologies/<int:pk>/metrics/", run_views.metrics, name="run-metrics"),
+]

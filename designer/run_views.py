@@ -1,0 +1,691 @@
+"""Running a topology from the browser: the run toolbar's commands, Send, sample events, the
+load generator's rate, and the inspector drawer's htmx panels (messages, trace, queue and DLQ,
+stream records, executions, the event-pattern sandbox), plus the metrics page.
+
+Commands need edit access and POST with the CSRF token (htmx sends it from ``<body hx-headers>``);
+panels need read access. The run itself lives in ``runtime.supervisor``; these views fetch, call
+and render.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from designer.models import SampleEvent, Topology
+from designer.views import get_topology
+from runtime import patterns
+from runtime.live import tick_seconds
+from runtime.nodes.producer import attribute_problems
+from runtime.spec import SpecError
+from runtime.supervisor import (
+    AlreadyRunning,
+    DeployRefused,
+    NotRunning,
+    Run,
+    get_supervisor,
+)
+
+T = TypeVar("T")
+MAX_BURST = 100
+MAX_BODY_BYTES = 256 * 1024  # the SQS / Step Functions payload cap
+PEEK_LIMIT = 50
+RECORDS_PER_SHARD = 25
+COMMANDS = ("deploy", "redeploy", "stop", "pause", "resume")
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def run_state(topology: Topology) -> dict[str, Any]:
+    """The run as the toolbar shows it: the supervisor's word, else the stored state."""
+    info = get_supervisor().info(topology.pk)
+    if info is None:
+        state = topology.run_state if topology.run_state == "failed" else "stopped"
+        return {"state": state, "revision": None, "run": None, "error": ""}
+    return info
+
+
+def producers(topology: Topology) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": node["id"],
+            "label": node.get("label") or node["id"],
+            "mode": node.get("config", {}).get("mode", "manual"),
+            "rate": node.get("config", {}).get("rate", 10.0),
+        }
+        for node in topology.document.get("nodes", [])
+        if node.get("kind") == "producer"
+    ]
+
+
+def node_of(topology: Topology, node_id: str) -> dict[str, Any] | None:
+    for node in topology.document.get("nodes", []):
+        if node.get("id") == node_id:
+            return node
+    return None
+
+
+def toolbar_context(
+    topology: Topology, user: Any, *, problems: Any = None, notice: str = ""
+) -> dict[str, Any]:
+    run = run_state(topology)
+    return {
+        "topology": topology,
+        "run": run,
+        "can_edit": topology.can_edit(user),
+        "producers": producers(topology),
+        "load_producers": [p for p in producers(topology) if p["mode"] == "load"],
+        "problems": problems or [],
+        "notice": notice,
+        "stale": run["revision"] is not None and run["revision"] != topology.version,
+        "tick_ms": int(tick_seconds() * 1000),
+    }
+
+
+def toolbar(
+    request: HttpRequest,
+    topology: Topology,
+    *,
+    problems: Any = None,
+    notice: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The toolbar partial for htmx, JSON for scripts, or back to the editor for plain forms."""
+    context = toolbar_context(topology, request.user, problems=problems, notice=notice)
+    if wants_json(request):
+        payload = {"state": context["run"]["state"], "problems": context["problems"]}
+        return JsonResponse({**payload, "notice": notice}, status=status)
+    if not request.htmx:
+        for problem in context["problems"]:
+            messages.error(request, f"Deploy refused: {problem['message']}")
+        if notice:
+            messages.info(request, notice)
+        return redirect("designer:editor", pk=topology.pk)
+    return render(request, "designer/_run_toolbar.html", context, status=status)
+
+
+def on_run(topology: Topology, action: Callable[[Run], Awaitable[T]]) -> T:
+    return get_supervisor().with_run(topology.pk, action)
+
+
+def parse_json_field(text: str, name: str) -> tuple[Any, str]:
+    if len(text.encode()) > MAX_BODY_BYTES:
+        return None, f"{name} is larger than {MAX_BODY_BYTES // 1024} KiB"
+    try:
+        return json.loads(text), ""
+    except ValueError as error:
+        return None, f"{name} is not valid JSON: {error}"
+
+
+def fragment(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    return render(request, f"designer/live/{template}", context)
+
+
+def not_running(request: HttpRequest, topology: Topology, what: str) -> HttpResponse:
+    return fragment(request, "not_running.html", {"topology": topology, "what": what})
+
+
+# --- run commands ---------------------------------------------------------------------------------
+
+
+@require_POST
+def command(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Deploy, redeploy, stop, pause or resume the topology's run."""
+    topology = get_topology(request, pk, need="edit")
+    chief = get_supervisor()
+    try:
+        if action in ("deploy", "redeploy"):
+            start = chief.deploy if action == "deploy" else chief.redeploy
+            start(topology.pk, topology.to_spec(), revision=topology.version)
+            notice = f"Deployed version {topology.version}."
+        elif action == "stop":
+            chief.stop(topology.pk)
+            notice = "Stopped."
+        elif action == "pause":
+            chief.pause(topology.pk)
+            notice = "Paused: producers and consumers hold."
+        else:
+            chief.resume(topology.pk)
+            notice = "Resumed."
+    except DeployRefused as refused:
+        return toolbar(request, topology, problems=refused.problems, status=409)
+    except SpecError as error:
+        problems = [{"message": f"{pointer}: {text}"} for pointer, text in error.errors]
+        return toolbar(request, topology, problems=problems, status=409)
+    except (AlreadyRunning, NotRunning, Exception) as error:  # noqa: BLE001 - shown, not raised
+        return toolbar(request, topology, notice=str(error) or type(error).__name__, status=409)
+    topology.refresh_from_db(fields=["run_state"])
+    return toolbar(request, topology, notice=notice)
+
+
+def command_view(action: str) -> Callable[[HttpRequest, int], HttpResponse]:
+    def view(request: HttpRequest, pk: int) -> HttpResponse:
+        return command(request, pk, action)
+
+    view.__name__ = f"run_{action}"
+    return require_POST(view)
+
+
+deploy = command_view("deploy")
+redeploy = command_view("redeploy")
+stop = command_view("stop")
+pause = command_view("pause")
+resume = command_view("resume")
+
+
+@require_GET
+def run_toolbar(request: HttpRequest, pk: int) -> HttpResponse:
+    topology = get_topology(request, pk)
+    if wants_json(request):
+        return JsonResponse(run_state(topology))
+    return render(request, "designer/_run_toolbar.html", toolbar_context(topology, request.user))
+
+
+@require_GET
+def run_states(request: HttpRequest) -> HttpResponse:
+    """Every visible topology's run state, for the list's live column. A stored state with no
+    run behind it (the server restarted) is corrected to stopped."""
+    live = get_supervisor().states()
+    states: dict[str, str] = {}
+    editable = set(Topology.objects.editable_by(request.user).values_list("pk", flat=True))
+    for topology in Topology.objects.visible_to(request.user).only("pk", "run_state"):
+        state = live.get(topology.pk)
+        if state is None:
+            state = "failed" if topology.run_state == "failed" else "stopped"
+            if topology.run_state != state:
+                Topology.objects.filter(pk=topology.pk).update(run_state=state)
+        states[str(topology.pk)] = state
+    return JsonResponse({"states": states, "editable": sorted(editable)})
+
+
+# --- sending --------------------------------------------------------------------------------------
+
+
+@require_POST
+def send(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send one event (or a burst of up to 100) into a producer or any node that accepts input."""
+    topology = get_topology(request, pk, need="edit")
+    node_id = request.POST.get("node", "")
+    node = node_of(topology, node_id)
+    problems: list[str] = []
+    if node is None:
+        problems.append("Choose a node to send to.")
+    body_text = request.POST.get("body", "").strip()
+    body: Any = None  # None: the producer renders its own sample template
+    if body_text:
+        body, problem = parse_json_field(body_text, "The body")
+        if problem:
+            problems.append(problem)
+    attributes: dict[str, Any] | None = None
+    attributes_text = request.POST.get("attributes", "").strip()
+    if attributes_text:
+        parsed, problem = parse_json_field(attributes_text, "The attributes")
+        if problem:
+            problems.append(problem)
+        else:
+            problems.extend(f"{p}: {m}" for p, m in attribute_problems(parsed, "attributes"))
+            attributes = parsed
+    try:
+        count = max(1, min(MAX_BURST, int(request.POST.get("count", "1"))))
+    except ValueError:
+        count = 1
+    context: dict[str, Any] = {"topology": topology, "problems": problems, "count": count}
+    if not problems:
+        try:
+            context["traces"] = get_supervisor().send(
+                topology.pk, node_id, body, attributes, count=count
+            )
+        except NotRunning as error:
+            problems.append(str(error))
+        except Exception as error:  # noqa: BLE001 - shown beside the Send button
+            problems.append(f"Not sent: {error}")
+    status = 400 if problems else 200
+    if wants_json(request):
+        return JsonResponse(
+            {"problems": problems, "traces": context.get("traces", [])}, status=status
+        )
+    response = fragment(request, "send_result.html", context | {"node_id": node_id})
+    response.status_code = status
+    return response
+
+
+@require_GET
+def samples(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
+    topology = get_topology(request, pk)
+    node = node_of(topology, node_id)
+    template = node.get("config", {}).get("body") if node else None
+    context = {
+        "topology": topology,
+        "node_id": node_id,
+        "samples": [
+            {
+                "pk": sample.pk,
+                "name": sample.name,
+                "body_json": json.dumps(sample.body, indent=2),
+                "attributes_json": json.dumps(sample.attributes) if sample.attributes else "",
+            }
+            for sample in topology.samples.filter(node_id=node_id)
+        ],
+        "template": json.dumps(template, indent=2) if template is not None else "",
+        "can_edit": topology.can_edit(request.user),
+    }
+    return fragment(request, "samples.html", context)
+
+
+@require_POST
+def save_sample(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
+    topology = get_topology(request, pk, need="edit")
+    name = request.POST.get("name", "").strip()[:80]
+    body, problem = parse_json_field(request.POST.get("body", ""), "The body")
+    attributes, attributes_problem = parse_json_field(
+        request.POST.get("attributes", "").strip() or "{}", "The attributes"
+    )
+    problems = [p for p in (problem, attributes_problem) if p]
+    if not name:
+        problems.append("Name the sample.")
+    if node_of(topology, node_id) is None:
+        problems.append("No such node.")
+    if not problems:
+        SampleEvent.objects.update_or_create(
+            topology=topology,
+            node_id=node_id,
+            name=name,
+            defaults={"body": body, "attributes": attributes, "created_by": request.user},
+        )
+    response = samples(_as_get(request), pk, node_id)
+    if problems:
+        response.status_code = 400
+        response.content = (
+            response.content
+            + "".join(
+                f'<p class="field-error" role="alert">{_escape(p)}</p>' for p in problems
+            ).encode()
+        )
+    return response
+
+
+@require_POST
+def delete_sample(request: HttpRequest, pk: int, node_id: str, sample_id: int) -> HttpResponse:
+    topology = get_topology(request, pk, need="edit")
+    get_object_or_404(topology.samples, pk=sample_id, node_id=node_id).delete()
+    return samples(_as_get(request), pk, node_id)
+
+
+def _as_get(request: HttpRequest) -> HttpRequest:
+    request.method = "GET"
+    return request
+
+
+def _escape(text: str) -> str:
+    from django.utils.html import escape
+
+    return str(escape(text))
+
+
+@require_POST
+def set_rate(request: HttpRequest, pk: int) -> HttpResponse:
+    """The load generator's rate slider: changes a running load producer's events per second."""
+    topology = get_topology(request, pk, need="edit")
+    node_id = request.POST.get("node", "")
+    node = node_of(topology, node_id)
+    try:
+        rate = float(request.POST.get("rate", ""))
+    except ValueError:
+        rate = -1.0
+    if node is None or node.get("kind") != "producer" or not 0.01 <= rate <= 100_000:
+        return HttpResponse("Choose a load producer and a rate of 0.01 to 100,000/s.", status=400)
+
+    async def change(run: Run) -> float:
+        return run.set_rate(node_id, rate)
+
+    try:
+        applied = on_run(topology, change)
+    except NotRunning as error:
+        return HttpResponse(str(error), status=409)
+    return HttpResponse(f"{applied:g}/s")
+
+
+# --- inspector panels -----------------------------------------------------------------------------
+
+
+@require_GET
+def inspect(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
+    """The drawer for one node: its kind's panel plus its last messages."""
+    topology = get_topology(request, pk)
+    node = node_of(topology, node_id)
+    if node is None:
+        return HttpResponse("No such node.", status=404)
+    context = {
+        "topology": topology,
+        "node": node,
+        "kind": node["kind"],
+        "can_edit": topology.can_edit(request.user),
+        "running": get_supervisor().info(topology.pk) is not None,
+    }
+    return fragment(request, "inspect.html", context)
+
+
+@require_GET
+def node_messages(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
+    """A node's last 100 messages, newest first; filtered, and polling unless paused."""
+    topology = get_topology(request, pk)
+    if node_of(topology, node_id) is None:
+        return HttpResponse("No such node.", status=404)
+    query = request.GET.get("q", "").strip()[:200]
+    paused = request.GET.get("paused") == "1"
+
+    async def read(run: Run) -> list[dict[str, Any]]:
+        return [seen.to_dict() for seen in run.recorder.recent(node_id)]
+
+    try:
+        rows = on_run(topology, read)
+    except NotRunning:
+        return not_running(request, topology, "messages")
+    for row in rows:
+        row["body_json"] = json.dumps(row["body"], indent=1, default=str)[:4000]
+        row["attributes_json"] = json.dumps(row["attributes"], default=str)
+    if query:
+        needle = query.lower()
+        rows = [
+            row
+            for row in rows
+            if needle in row["body_json"].lower()
+            or needle in row["attributes_json"].lower()
+            or needle in row["id"]
+            or needle in row["trace_id"]
+        ]
+    context = {
+        "topology": topology,
+        "node_id": node_id,
+        "rows": rows,
+        "query": query,
+        "paused": paused,
+        "can_edit": topology.can_edit(request.user),
+    }
+    return fragment(request, "messages.html", context)
+
+
+@require_POST
+def clear_messages(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
+    topology = get_topology(request, pk)
+
+    async def clear(run: Run) -> None:
+        run.recorder.clear(node_id)
+
+    try:
+        on_run(topology, clear)
+    except NotRunning:
+        return not_running(request, topology, "messages")
+    request.method = "GET"
+    request.GET = request.GET.copy()
+    request.GET["paused"] = request.POST.get("paused", "0")
+    return node_messages(request, pk, node_id)
+
+
+@require_GET
+def trace(request: HttpRequest, pk: int, trace_id: str) -> HttpResponse:
+    """One message's path across every hop with timings (provenance, like NiFi's lineage)."""
+    topology = get_topology(request, pk)
+
+    async def read(run: Run) -> dict[str, Any]:
+        hops = [
+            {
+                "at": hop.at,
+                "node": hop.node,
+                "action": hop.action,
+                "message_id": hop.message_id,
+                "detail": hop.detail,
+            }
+            for hop in run.engine.trace(trace_id)
+        ]
+        seen = [item.to_dict() for item in run.recorder.find(trace_id)]
+        if not hops:
+            hops = [
+                {
+                    "at": item["at"],
+                    "node": item["node"],
+                    "action": "received",
+                    "message_id": item["id"],
+                    "detail": f"via {item['edge']}" if item["edge"] else "sent by hand",
+                }
+                for item in seen
+            ]
+        return {"hops": hops, "seen": seen, "sampled": not run.engine.trace(trace_id)}
+
+    try:
+        found = on_run(topology, read)
+    except NotRunning:
+        return not_running(request, topology, "traces")
+    hops = found["hops"]
+    labels = {node["id"]: node.get("label") or node["id"] for node in topology.document["nodes"]}
+    start = hops[0]["at"] if hops else 0.0
+    previous = start
+    for hop in hops:
+        hop["offset_ms"] = round((hop["at"] - start) * 1000, 2)
+        hop["delta_ms"] = round((hop["at"] - previous) * 1000, 2)
+        hop["label"] = labels.get(hop["node"], hop["node"])
+        previous = hop["at"]
+    bodies = {
+        item["node"]: json.dumps(item["body"], indent=1, default=str)[:2000]
+        for item in found["seen"]
+    }
+    for hop in hops:
+        hop["body"] = bodies.get(hop["node"], "") if hop["action"] == "received" else ""
+    context = {
+        "topology": topology,
+        "trace_id": trace_id,
+        "hops": hops,
+        "sampled": found["sampled"],
+        "total_ms": hops[-1]["offset_ms"] if hops else 0,
+    }
+    return fragment(request, "trace.html", context)
+
+
+@require_GET
+def queue_panel(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
+    """A queue's waiting messages; a DLQ's with the Redrive button."""
+    topology = get_topology(request, pk)
+    node = node_of(topology, node_id)
+    if node is None or node["kind"] != "queue":
+        return HttpResponse("Not a queue.", status=404)
+
+    async def read(run: Run) -> dict[str, Any]:
+        queue = run.engine.nodes[node_id]
+        now = run.engine.clock.now()
+        records = await run.engine.store.queue_peek(node_id, now, PEEK_LIMIT)
+        return {
+            "gauges": queue.gauges(),
+            "sources": [source.id for source in getattr(queue, "sources", [])],
+            "records": [
+                {
+                    "id": record.message.id,
+                    "trace_id": record.message.trace_id,
+                    "sent_at": record.sent_at,
+                    "receive_count": record.receive_count,
+                    "body": json.dumps(record.message.body, indent=1, default=str)[:2000],
+                    "attributes": json.dumps(dict(record.message.attributes), default=str),
+                    "source": record.dead_letter_source or "",
+                }
+                for record in records
+            ],
+        }
+
+    try:
+        data = on_run(topology, read)
+    except NotRunning:
+        return not_running(request, topology, "queue contents")
+    context = {
+        "topology": topology,
+        "node": node,
+        "dlq": node.get("config", {}).get("dead_letter_queue", ""),
+        "can_edit": topology.can_edit(request.user),
+        "notice": request.GET.get("notice", "")[:200],
+        **data,
+    }
+    return fragment(request, "queue.html", context)
+
+
+@require_POST
+def redrive(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
+    """StartMessageMoveTask: the DLQ's messages go back to their source queues."""
+    topology = get_topology(request, pk, need="edit")
+    node = node_of(topology, node_id)
+    if node is None or node["kind"] != "queue":
+        return HttpResponse("Not a queue.", status=404)
+
+    async def move(run: Run) -> int:
+        return int(await run.engine.nodes[node_id].redrive())
+
+    try:
+        moved = on_run(topology, move)
+        notice = f"Redrove {moved} message{'s' if moved != 1 else ''} to the source queue."
+    except NotRunning:
+        return not_running(request, topology, "queue contents")
+    except Exception as error:  # noqa: BLE001 - e.g. not configured as a DLQ
+        notice = f"Redrive refused: {getattr(error, 'message', error)}"
+    request.method = "GET"
+    request.GET = request.GET.copy()
+    request.GET["notice"] = notice
+    return queue_panel(request, pk, node_id)
+
+
+@require_GET
+def stream_panel(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
+    """A stream's records by shard and sequence number, newest last."""
+    topology = get_topology(request, pk)
+    node = node_of(topology, node_id)
+    if node is None or node["kind"] not in ("stream", "kafka_topic"):
+        return HttpResponse("Not a stream.", status=404)
+
+    async def read(run: Run) -> list[dict[str, Any]]:
+        stream = run.engine.nodes[node_id]
+        store = run.engine.store
+        count = getattr(stream, "shards", None) or getattr(stream, "partitions", 1)
+        shards = []
+        for shard in range(int(count)):
+            start, end = await store.log_bounds(node_id, shard)
+            first = max(start, end - RECORDS_PER_SHARD)
+            records = await store.log_read(node_id, shard, first, RECORDS_PER_SHARD)
+            name = stream.shard_id(shard) if hasattr(stream, "shard_id") else f"partition-{shard}"
+            shards.append(
+                {
+                    "name": name,
+                    "start": start,
+                    "end": end,
+                    "records": [record_row(stream, shard, record) for record in records],
+                }
+            )
+        return shards
+
+    try:
+        shards = on_run(topology, read)
+    except NotRunning:
+        return not_running(request, topology, "stream records")
+    return fragment(request, "stream.html", {"topology": topology, "node": node, "shards": shards})
+
+
+def record_row(stream: Any, shard: int, record: Any) -> dict[str, Any]:
+    sequence = (
+        stream.sequence_number(shard, record.offset, record.timestamp)
+        if hasattr(stream, "sequence_number")
+        else str(record.offset)
+    )
+    message = record.message
+    return {
+        "offset": record.offset,
+        "sequence": sequence,
+        "key": record.key,
+        "at": record.timestamp,
+        "value": json.dumps(record.value, default=str)[:500],
+        "trace_id": message.trace_id if message is not None else "",
+    }
+
+
+@require_GET
+def executions_panel(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
+    """A state machine's executions. The engine reports counts today; a list appears here as
+    soon as the node exposes ``executions_list()`` (the state-machine issue's seam)."""
+    topology = get_topology(request, pk)
+    node = node_of(topology, node_id)
+    if node is None or node["kind"] != "state_machine":
+        return HttpResponse("Not a state machine.", status=404)
+
+    async def read(run: Run) -> dict[str, Any]:
+        machine = run.engine.nodes[node_id]
+        listing = getattr(machine, "executions_list", None)
+        return {
+            "gauges": machine.gauges(),
+            "executions": list(listing())[-50:] if callable(listing) else None,
+            "changes": [c for c in run.recorder.state_changes if c["node"] == node_id][-20:],
+        }
+
+    try:
+        data = on_run(topology, read)
+    except NotRunning:
+        return not_running(request, topology, "executions")
+    return fragment(request, "executions.html", {"topology": topology, "node": node, **data})
+
+
+@require_POST
+def pattern_test(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rule sandbox: which of the topology's rules match a pasted event, and why not."""
+    topology = get_topology(request, pk)
+    event, problem = parse_json_field(request.POST.get("event", ""), "The event")
+    if not problem and not isinstance(event, dict):
+        problem = "The event must be a JSON object."
+    only = request.POST.get("rule", "")
+    results = []
+    if not problem:
+        for node in topology.document.get("nodes", []):
+            if node.get("kind") != "rule" or (only and node["id"] != only):
+                continue
+            pattern = node.get("config", {}).get("event_pattern")
+            result: dict[str, Any] = {"id": node["id"], "label": node.get("label") or node["id"]}
+            if not pattern:
+                result.update(matched=False, reasons=["This rule runs on a schedule only."])
+            else:
+                try:
+                    reasons = patterns.compile_pattern(pattern).explain(event)
+                    result.update(matched=not reasons, reasons=reasons)
+                except patterns.PatternError as error:
+                    result.update(matched=False, reasons=[f"Invalid pattern: {error}"])
+            result["pattern"] = json.dumps(pattern, indent=1)
+            results.append(result)
+    context = {"topology": topology, "problem": problem, "results": results}
+    return fragment(request, "pattern_result.html", context)
+
+
+# --- the metrics page -----------------------------------------------------------------------------
+
+
+@require_GET
+def metrics(request: HttpRequest, pk: int) -> HttpResponse:
+    topology = get_topology(request, pk)
+    nodes = topology.document.get("nodes", [])
+    context = {
+        "topology": topology,
+        "run": run_state(topology),
+        "queues": [n for n in nodes if n.get("kind") == "queue"],
+        "boot": {
+            "topology": topology.pk,
+            "nodes": {
+                n["id"]: {"kind": n["kind"], "label": n.get("label") or n["id"]} for n in nodes
+            },
+            "edges": {
+                e["id"]: {"source": e["source"], "target": e["target"]}
+                for e in topology.document.get("edges", [])
+            },
+        },
+    }
+    return render(request, "designer/live/metrics.html", context)

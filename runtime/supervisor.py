@@ -1,0 +1,514 @@
+"""The supervisor (edge): owns the running engines of this server process, one per topology.
+
+A run is one deployed revision. The supervisor keeps its runs on its own event loop in its own
+thread, so a run neither depends on the request or websocket that started it (it survives every
+client disconnect) nor slows down the server's loop. That loop's main coroutine owns one
+TaskGroup; each run is a task in it, and each run owns its engine and ticker in a TaskGroup of
+its own, so no task is ever unowned.
+
+Callers use the blocking API from sync code (views, management commands, atexit) and the ``a``
+twins from async code (consumers). Run states reach the database through ``record_state``,
+which looks the designer's model up through the app registry: ``runtime`` never imports
+``designer``. Shutdown (``atexit``, or the ASGI lifespan under servers that speak it) stops every
+run, flushes its last frame and records it as stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
+import itertools
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from runtime import graph
+from runtime.events import RunState
+from runtime.live import Deliver, Ticker, deliver
+from runtime.observers import Recorder
+from runtime.spec import TopologySpec
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CALL_TIMEOUT = 30.0  # a command that takes longer than this has hung; the caller gets an error
+STOP_TIMEOUT = 10.0  # reliability R3: in-flight work finishes or returns within 10 s
+
+# Engine run states as the designer's Topology.run_state stores them.
+STORED_STATE = {
+    RunState.CREATED: "starting",
+    RunState.STARTING: "starting",
+    RunState.RUNNING: "running",
+    RunState.PAUSED: "paused",
+    RunState.STOPPING: "stopped",
+    RunState.STOPPED: "stopped",
+    RunState.FAILED: "failed",
+}
+
+
+class DeployRefused(Exception):
+    """The topology has lint errors (or cannot be built); ``problems`` says why."""
+
+    def __init__(self, problems: list[dict[str, Any]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problem["message"] for problem in problems[:5]))
+
+
+class NotRunning(Exception):
+    """The command needs a run of this topology and there is none."""
+
+
+class AlreadyRunning(Exception):
+    """Deploy was asked for a topology whose run is live; use redeploy."""
+
+
+EngineFactory = Callable[[TopologySpec, Recorder], Any]
+StateRecorder = Callable[[int, str], None]
+
+
+@dataclass
+class Run:
+    """One deployed revision: its engine, recorder, ticker and the task that owns them."""
+
+    topology_id: int
+    revision: int
+    run_id: str
+    engine: Any
+    recorder: Recorder
+    ticker: Ticker
+    started: asyncio.Future[None]
+    stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    error: str = ""
+    sent: dict[str, Any] = field(default_factory=dict)
+    group: asyncio.TaskGroup | None = None
+    started_at: float = 0.0
+    drivers: dict[str, LoadDriver] = field(default_factory=dict)
+
+    def set_rate(self, node_id: str, rate: float) -> float:
+        """Change a running load producer's events per second (the rate slider).
+
+        The engine's producer reads its rate once when its load starts, so the edge takes the
+        load over: it cancels the producer's ``load`` task and drives ``emit()`` itself at the
+        new rate until the configured duration ends. A node offering ``set_rate`` is used as is.
+        """
+        node = self.engine.nodes[node_id]
+        setter = getattr(node, "set_rate", None)
+        if callable(setter):
+            setter(rate)
+            return rate
+        driver = self.drivers.get(node_id)
+        if driver is None:
+            if self.group is None:
+                raise NotRunning("the run is not ticking yet")
+            for task in getattr(self.engine, "_tasks", ()):
+                if task.get_name() == f"{node_id}:load":
+                    task.cancel()
+            duration = float(node.settings.get("duration", 60))
+            until = self.started_at + duration
+            driver = LoadDriver(self.engine, node, rate, until)
+            self.drivers[node_id] = driver
+            driver.task = self.group.create_task(driver.run(), name=f"load:{node_id}")
+        driver.rate = rate
+        return rate
+
+    @property
+    def state(self) -> str:
+        return STORED_STATE.get(self.engine.state, "stopped")
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "topology": self.topology_id,
+            "revision": self.revision,
+            "run": self.run_id,
+            "state": self.state,
+            "error": self.error,
+        }
+
+
+class LoadDriver:
+    """Emits a producer's load at a rate that may change while it runs."""
+
+    def __init__(self, engine: Any, node: Any, rate: float, until: float) -> None:
+        self.engine = engine
+        self.node = node
+        self.rate = rate
+        self.until = until
+        self.task: asyncio.Task[None] | None = None
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    async def run(self) -> None:
+        clock = self.node.clock
+        last = clock.now()
+        credit = 0.0
+        while clock.now() < self.until:
+            await self.engine.gate()
+            now = clock.now()
+            credit += (now - last) * self.rate
+            last = now
+            due = int(credit)
+            if due:
+                credit -= due
+                await self.node.emit(due)
+            # Short steps so a new rate applies within one; long enough to batch at high rates.
+            await clock.sleep(min(0.05, max(0.001, (1 - credit) / self.rate)))
+
+
+def lint_problems(spec: TopologySpec) -> list[dict[str, Any]]:
+    return [finding.to_dict() for finding in graph.errors(graph.lint(spec))]
+
+
+def default_engine(spec: TopologySpec, recorder: Recorder) -> Any:
+    from runtime.engine import Engine
+
+    return Engine(spec, observer=recorder, settings=engine_settings())
+
+
+def engine_settings() -> Any:
+    """EngineSettings from Django settings: SSRF allow-list and Django's email backend."""
+    from django.conf import settings
+
+    from runtime.engine import EngineSettings
+
+    return EngineSettings(
+        allow_hosts=tuple(getattr(settings, "FLOWYARD_OUTBOUND_ALLOW", ())),
+        email_sender=send_email,
+    )
+
+
+async def send_email(email: dict[str, Any]) -> None:
+    """The engine's email sender: Django's configured backend, off the run's loop."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    sender = email.get("from") or settings.DEFAULT_FROM_EMAIL
+    await asyncio.to_thread(
+        send_mail, email["subject"], email["body"], sender, email["to"], fail_silently=False
+    )
+
+
+def record_state(topology_id: int, state: str) -> None:
+    """Store a run state on the designer's Topology, found through the app registry."""
+    from django.apps import apps
+
+    topology_model = apps.get_model("designer", "Topology")
+    topology_model.objects.filter(pk=topology_id).update(run_state=state)
+
+
+class Supervisor:
+    """Runs engines on a private loop thread; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        engine_factory: EngineFactory = default_engine,
+        on_state: StateRecorder | None = record_state,
+        send: Deliver = deliver,
+        tick: float | None = None,
+    ) -> None:
+        self.engine_factory = engine_factory
+        self.on_state = on_state
+        self.deliver = send
+        self.tick = tick
+        self.runs: dict[int, Run] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._group: asyncio.TaskGroup | None = None
+        self._closing: asyncio.Event | None = None
+        self._ready = threading.Event()
+
+    # --- the loop thread ------------------------------------------------------------------------
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._ready.clear()
+            self._thread = threading.Thread(target=self._serve, name="flowyard-supervisor")
+            # Daemon so a forgotten supervisor never blocks exit; atexit stops runs cleanly first.
+            self._thread.daemon = True
+            self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the supervisor loop did not start")
+
+    def _serve(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._closing = asyncio.Event()
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            self._ready.set()
+            await self._closing.wait()
+            await self._stop_all("server shutdown")
+        self._group = None
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._ready.is_set()
+
+    def _submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        self.start()
+        if threading.current_thread() is self._thread:
+            coroutine.close()
+            raise RuntimeError("supervisor commands cannot block its own loop")
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT) -> T:
+        """Run a coroutine on the supervisor loop and wait for it (from sync code)."""
+        return self._submit(coroutine).result(timeout)
+
+    async def acall(self, coroutine: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT) -> T:
+        """Run a coroutine on the supervisor loop and await it (from another loop)."""
+        return await asyncio.wait_for(asyncio.wrap_future(self._submit(coroutine)), timeout)
+
+    # --- commands (blocking API) ----------------------------------------------------------------
+    def deploy(self, topology_id: int, spec: TopologySpec, *, revision: int = 0) -> dict[str, Any]:
+        """Start a run of ``spec``; refuses lint errors (DeployRefused) and live runs."""
+        problems = lint_problems(spec)
+        if problems:
+            raise DeployRefused(problems)
+        info = self.call(self._deploy(topology_id, spec, revision))
+        self._record(topology_id, info["state"])
+        return info
+
+    def redeploy(
+        self, topology_id: int, spec: TopologySpec, *, revision: int = 0
+    ) -> dict[str, Any]:
+        """Stop the current run (if any) and deploy ``spec`` as a new run."""
+        problems = lint_problems(spec)
+        if problems:
+            raise DeployRefused(problems)
+        self.call(self._stop(topology_id, "redeploy"), CALL_TIMEOUT)
+        info = self.call(self._deploy(topology_id, spec, revision))
+        self._record(topology_id, info["state"])
+        return info
+
+    def stop(self, topology_id: int) -> dict[str, Any]:
+        info = self.call(self._stop(topology_id, "stopped by a user"))
+        self._record(topology_id, "stopped")
+        return info
+
+    def pause(self, topology_id: int) -> dict[str, Any]:
+        info = self.call(self._pause(topology_id, pause=True))
+        self._record(topology_id, info["state"])
+        return info
+
+    def resume(self, topology_id: int) -> dict[str, Any]:
+        info = self.call(self._pause(topology_id, pause=False))
+        self._record(topology_id, info["state"])
+        return info
+
+    def send(
+        self,
+        topology_id: int,
+        node_id: str,
+        body: Any,
+        attributes: dict[str, Any] | None = None,
+        *,
+        count: int = 1,
+    ) -> list[str]:
+        """Inject ``count`` traced messages into a node; returns their trace ids."""
+        return self.call(self._send(topology_id, node_id, body, attributes, count))
+
+    def with_run(self, topology_id: int, action: Callable[[Run], Awaitable[T]]) -> T:
+        """Run ``action(run)`` on the run's loop (inspector reads, redrive, rate changes)."""
+        return self.call(self._with_run(topology_id, action))
+
+    def info(self, topology_id: int) -> dict[str, Any] | None:
+        run = self.runs.get(topology_id)
+        return run.info() if run is not None else None
+
+    def states(self) -> dict[int, str]:
+        return {topology_id: run.state for topology_id, run in list(self.runs.items())}
+
+    def shutdown(self, timeout: float = STOP_TIMEOUT + 5) -> None:
+        """Stop every run and the loop thread; safe to call twice or before anything started."""
+        thread, loop, closing = self._thread, self._loop, self._closing
+        if thread is None or loop is None or closing is None or not thread.is_alive():
+            return
+        stopped = list(self.runs)
+        with contextlib.suppress(RuntimeError):  # the loop may already be gone at exit
+            loop.call_soon_threadsafe(closing.set)
+        thread.join(timeout)
+        for topology_id in stopped:
+            self._record(topology_id, "stopped")
+
+    # --- async twins for consumers --------------------------------------------------------------
+    async def alive_snapshot(self, topology_id: int) -> dict[str, Any] | None:
+        """The live snapshot of the topology's run, or None when it has none."""
+        if not self.alive or topology_id not in self.runs:
+            return None
+        return await self.acall(self._snapshot(topology_id))
+
+    # --- on the supervisor loop -----------------------------------------------------------------
+    async def _deploy(self, topology_id: int, spec: TopologySpec, revision: int) -> dict[str, Any]:
+        current = self.runs.get(topology_id)
+        if current is not None and not current.finished.is_set():
+            raise AlreadyRunning(f"topology {topology_id} is already {current.state}")
+        recorder = Recorder()
+        try:
+            engine = self.engine_factory(spec, recorder)
+        except Exception as error:
+            raise DeployRefused([{"message": f"the run could not be built: {error}"}]) from error
+        recorder.tap(engine)
+        run_id = f"{topology_id}.{next(self._ids)}"
+        ticker = Ticker(
+            topology_id, engine, recorder, run_id, interval=self.tick, send=self.deliver
+        )
+        loop = asyncio.get_running_loop()
+        run = Run(topology_id, revision, run_id, engine, recorder, ticker, loop.create_future())
+        self.runs[topology_id] = run
+        assert self._group is not None
+        self._group.create_task(self._own(run), name=f"run:{topology_id}")
+        await asyncio.shield(run.started)
+        return run.info()
+
+    async def _own(self, run: Run) -> None:
+        """The run's owner task: start, tick until asked to stop, stop, flush. Never raises."""
+        try:
+            await run.engine.start()
+        except Exception as error:  # noqa: BLE001 - a run that cannot start is reported
+            run.error = f"{type(error).__name__}: {error}"
+            log.exception("run %s could not start", run.run_id)
+            await self._finish(run, failed=True)
+            return
+        run.started_at = run.engine.clock.now()
+        run.started.set_result(None)
+        failed = False
+        try:
+            await run.ticker.tick(force=True)
+            async with asyncio.TaskGroup() as group:
+                run.group = group
+                ticking = group.create_task(run.ticker.run(), name=f"ticker:{run.topology_id}")
+                await run.stop_requested.wait()
+                ticking.cancel()
+                for driver in run.drivers.values():  # load taken over by the rate slider
+                    driver.cancel()
+        except asyncio.CancelledError:
+            # Only the engine's own TaskGroup cancels this task: one of its tasks crashed.
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            run.error = run.error or "a task of the run failed"
+            failed = True
+        except Exception as error:  # noqa: BLE001 - the ticker is best effort
+            log.exception("ticker of run %s failed", run.run_id)
+            run.error = run.error or f"{type(error).__name__}: {error}"
+        await self._finish(run, failed=failed)
+
+    async def _finish(self, run: Run, *, failed: bool) -> None:
+        try:
+            await asyncio.wait_for(run.engine.stop(run.error or "stopped"), STOP_TIMEOUT)
+        except Exception as error:  # noqa: BLE001 - stop is best effort at this point
+            log.exception("run %s did not stop cleanly", run.run_id)
+            run.error = run.error or f"{type(error).__name__}: {error}"
+            failed = True
+        await run.ticker.flush()
+        if not run.started.done():
+            run.started.set_exception(
+                DeployRefused([{"message": f"the run failed to start: {run.error}"}])
+            )
+        run.finished.set()
+        if failed and self.on_state is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.on_state, run.topology_id, "failed")
+
+    async def _stop(self, topology_id: int, reason: str) -> dict[str, Any]:
+        run = self.runs.get(topology_id)
+        if run is None:
+            return {"topology": topology_id, "state": "stopped", "run": None}
+        run.error = run.error or ""
+        run.stop_requested.set()
+        await asyncio.wait_for(run.finished.wait(), STOP_TIMEOUT + 5)
+        return run.info()
+
+    async def _stop_all(self, reason: str) -> None:
+        for run in list(self.runs.values()):
+            run.stop_requested.set()
+        for run in list(self.runs.values()):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(run.finished.wait(), STOP_TIMEOUT + 5)
+
+    def _live(self, topology_id: int) -> Run:
+        run = self.runs.get(topology_id)
+        if run is None or run.finished.is_set():
+            raise NotRunning(f"topology {topology_id} has no run; deploy it first")
+        return run
+
+    async def _pause(self, topology_id: int, *, pause: bool) -> dict[str, Any]:
+        run = self._live(topology_id)
+        if pause:
+            run.engine.pause()
+        else:
+            run.engine.resume()
+        await run.ticker.tick(force=True)
+        return run.info()
+
+    async def _send(
+        self,
+        topology_id: int,
+        node_id: str,
+        body: Any,
+        attributes: dict[str, Any] | None,
+        count: int,
+    ) -> list[str]:
+        run = self._live(topology_id)
+        traces: list[str] = []
+        for _ in range(count):
+            message = await run.engine.send(node_id, body, attributes)
+            traces.append(message.trace_id)
+            run.sent[message.trace_id] = message
+        while len(run.sent) > 1000:
+            run.sent.pop(next(iter(run.sent)))
+        return traces
+
+    async def _with_run(self, topology_id: int, action: Callable[[Run], Awaitable[T]]) -> T:
+        run = self.runs.get(topology_id)
+        if run is None:
+            raise NotRunning(f"topology {topology_id} has no run; deploy it first")
+        return await action(run)
+
+    async def _snapshot(self, topology_id: int) -> dict[str, Any] | None:
+        run = self.runs.get(topology_id)
+        return run.ticker.snapshot() if run is not None else None
+
+    def _record(self, topology_id: int, state: str) -> None:
+        if self.on_state is None:
+            return
+        try:
+            self.on_state(topology_id, state)
+        except Exception:  # noqa: BLE001 - the run matters more than its stored label
+            log.exception("could not record run state %s for topology %s", state, topology_id)
+
+
+_supervisor: Supervisor | None = None
+_supervisor_lock = threading.Lock()
+
+
+def get_supervisor() -> Supervisor:
+    """The process-wide supervisor, created on first use and stopped at interpreter exit."""
+    global _supervisor
+    with _supervisor_lock:
+        if _supervisor is None:
+            _supervisor = Supervisor()
+            atexit.register(_supervisor.shutdown)
+        return _supervisor
+
+
+def set_supervisor(supervisor: Supervisor | None) -> Supervisor | None:
+    """Swap the process-wide supervisor (tests); returns the previous one."""
+    global _supervisor
+    with _supervisor_lock:
+        previous, _supervisor = _supervisor, supervisor
+        return previous
