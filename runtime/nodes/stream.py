@@ -272,7 +272,7 @@ class StreamNode(NodeRuntime):
         elif iterator_type == "LATEST":
             offset = end
         elif iterator_type in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
-            if sequence_number is None or int(sequence_number[7:22]) != shard:
+            if sequence_number is None or int(sequence_number[-25:-20]) != shard:
                 raise StoreError(
                     "InvalidArgumentException",
                     f"Invalid StartingSequenceNumber for {shard_id}: {sequence_number}",

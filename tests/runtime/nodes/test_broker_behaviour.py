@@ -1,0 +1,93 @@
+"""Amazon MQ (JMS) behaviour: competing consumers, broadcast, redelivery then DLQ (§8.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runtime.events import Message
+from runtime.nodes.behaviour import DeliveryFailed, Link
+from tests.runtime.engine_helpers import edge, engine_for, node
+
+
+async def broker_run(destination: str, consumers: int = 2, **config: Any) -> Any:
+    nodes = [node("p", "producer"), node("mq", "broker", destination_type=destination, **config)]
+    edges = [edge("p-mq", "p", "mq")]
+    for index in range(consumers):
+        nodes.append(node(f"c{index}", "log"))
+        edges.append(edge(f"mq-c{index}", "mq", f"c{index}"))
+    engine, _, _ = engine_for(nodes, edges)
+    await engine.start()
+    return engine
+
+
+async def test_mq_case_1_queue_consumers_compete_and_each_message_is_consumed_once() -> None:
+    engine = await broker_run("queue")
+    await engine.node("p").emit(10)
+    stats = engine.snapshot()["nodes"]
+    assert stats["c0"]["in"] + stats["c1"]["in"] == 10
+    assert stats["c0"]["in"] == 5 and stats["c1"]["in"] == 5
+    await engine.stop()
+
+
+async def test_mq_case_2_topic_subscribers_each_get_every_message() -> None:
+    engine = await broker_run("topic")
+    await engine.node("p").emit(10)
+    stats = engine.snapshot()["nodes"]
+    assert stats["c0"]["in"] == 10 and stats["c1"]["in"] == 10
+    await engine.stop()
+
+
+class Flaky:
+    """Fails the first ``failures`` deliveries, recording what it saw."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.seen: list[Message] = []
+
+    async def accept(self, messages: list[Message], link: Link | None) -> None:
+        self.seen.extend(messages)
+        if len(self.seen) <= self.failures:
+            raise DeliveryFailed("Rollback", "the session rolled back")
+
+
+async def test_mq_case_4_a_failed_delivery_is_redelivered_marked_as_redelivered() -> None:
+    engine = await broker_run("queue", consumers=1)
+    flaky = Flaky(1)
+    engine.node("c0").accept = flaky.accept  # type: ignore[method-assign]
+    await engine.send("p", {"order": 1})
+    await engine.advance(1)
+    first, second = flaky.seen
+    assert "JMSRedelivered" not in first.system
+    assert second.system["JMSRedelivered"] is True and second.system["JMSXDeliveryCount"] == 2
+    await engine.stop()
+
+
+async def test_mq_case_5_seven_failures_with_the_default_policy_land_in_the_dlq() -> None:
+    engine = await broker_run("queue", consumers=1)
+    flaky = Flaky(100)
+    engine.node("c0").accept = flaky.accept  # type: ignore[method-assign]
+    await engine.send("p", {"order": 1})
+    await engine.advance(60)
+    broker = engine.node("mq")
+    assert len(flaky.seen) == 7  # the first delivery and six redeliveries
+    assert len(broker.dead_letters) == 1 and engine.snapshot()["nodes"]["mq"]["dead_lettered"] == 1
+    await engine.stop()
+
+
+async def test_mq_case_8_a_message_group_always_goes_to_the_same_consumer() -> None:
+    engine = await broker_run("queue", consumers=3)
+    for _ in range(6):
+        await engine.send("p", {"x": 1}, system={"JMSXGroupID": "orders-42"})
+    counts = [engine.snapshot()["nodes"][f"c{i}"]["in"] for i in range(3)]
+    assert sorted(counts) == [0, 0, 6]
+    await engine.stop()
+
+
+async def test_mq_messages_past_their_ttl_go_to_the_dlq() -> None:
+    engine = await broker_run("queue", consumers=1, message_ttl=500)
+    flaky = Flaky(1)
+    engine.node("c0").accept = flaky.accept  # type: ignore[method-assign]
+    await engine.send("p", {"order": 1})
+    await engine.advance(2)
+    assert len(flaky.seen) == 1 and len(engine.node("mq").dead_letters) == 1
+    await engine.stop()
