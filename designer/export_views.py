@@ -107,6 +107,9 @@ def import_file(request: HttpRequest) -> HttpResponse:
         for pointer, message in error.errors[:MAX_SHOWN_PROBLEMS]:
             messages.error(request, f"Import refused: {pointer or '/'}: {message}")
         return back
+    if into is not None and imported.format != "asl":
+        messages.error(request, "Only an ASL state machine can be added to an open topology.")
+        return back
     for skipped in imported.skipped:
         messages.warning(request, f"Left out unsupported resource {skipped}.")
     if into is not None:

@@ -54,7 +54,15 @@ urlpatterns += [
 from designer import export_views  # noqa: E402
 
 urlpatterns += [
-    path("topologies/<int:pk>/export/<str:fmt>/", export_views.export_topology, name="export"),
+    *(
+        path(
+            f"topologies/<int:pk>/export/{fmt}/",
+            export_views.export_topology,
+            {"fmt": fmt},
+            name=f"export-as-{fmt}",
+        )
+        for fmt in export_views.EXPORT_FORMATS
+    ),
     path("topologies/import/file/", export_views.import_file, name="import-file"),
 ]
 

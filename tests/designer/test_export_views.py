@@ -32,7 +32,7 @@ def alice_client(client: Client, alice: Any) -> Client:
 
 
 def url(topology: Topology, fmt: str) -> str:
-    return reverse("designer:export", args=[topology.pk, fmt])
+    return reverse(f"designer:export-as-{fmt}", args=[topology.pk])
 
 
 def upload(name: str, content: str | bytes) -> SimpleUploadedFile:
@@ -89,7 +89,7 @@ def test_png_without_a_rasteriser_points_to_the_browser_button(
 
 
 def test_an_unknown_format_is_not_found(alice_client: Client, demo: Topology) -> None:
-    assert alice_client.get(url(demo, "pdf")).status_code == 404
+    assert alice_client.get(f"/topologies/{demo.pk}/export/pdf/").status_code == 404
 
 
 def test_exports_need_a_login(client: Client, demo: Topology) -> None:
@@ -185,3 +185,22 @@ def test_the_editor_offers_the_export_menu(alice_client: Client, demo: Topology)
     assert 'aria-label="Export PNG 2x"' in page
     assert url(demo, "cloudformation") in page
     assert "?node=payment-workflow" in page
+
+
+def test_only_asl_can_be_added_to_an_open_topology(alice_client: Client, demo: Topology) -> None:
+    text = export(demo.to_spec(), "cloudformation").content
+    response = alice_client.post(
+        reverse("designer:import-file"),
+        {"file": upload("stack.yaml", text), "into": str(demo.pk)},
+        follow=True,
+    )
+    assert shown(response) == ["Only an ASL state machine can be added to an open topology."]
+    demo.refresh_from_db()
+    assert demo.version == 1
+
+
+def test_the_menu_offers_imports_with_the_skip_box(alice_client: Client, demo: Topology) -> None:
+    page = alice_client.get(reverse("designer:editor", args=[demo.pk])).content.decode()
+    assert reverse("designer:import-file") in page
+    assert "Import the rest, leaving unsupported resources out" in page
+    assert "Add an ASL state machine to this topology" in page

@@ -35,7 +35,8 @@ def test_chromium_renders_every_kind_with_the_mermaid_library(
     text, warnings = render(spec)
     svg = mermaid_svg(page, mermaid_script, text)
     assert warnings == []
-    assert svg.count('class="node ') + svg.count("class='node ") >= len(spec.nodes) - 1
+    assert svg.count('class="node ') == len(spec.nodes)
+    assert svg.count('data-edge="true"') == len(spec.edges)
     assert "<script" not in svg
 
 
