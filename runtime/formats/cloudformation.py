@@ -88,6 +88,7 @@ class Template:
         self.topic_senders: dict[str, list[tuple[str, Any]]] = {}
         self.roles: dict[str, str] = {}
         self.msk_consumers: set[str] = set()
+        self.destinations: dict[str, str] = {}
 
     def claim(self, name: str) -> str:
         name = name[:200]
@@ -377,11 +378,21 @@ def rule_target(t: Template, rule: NodeSpec, edge: EdgeSpec) -> dict[str, Any] |
     s = rule.settings()
     config = {**KINDS["rule"].edge_defaults(), **edge.config}
     target = t.node(edge.target)
-    if target.kind == "webhook":
-        t.warnings.append(f"{edge.id}: webhook targets need an API destination; kept as metadata")
-        return None
     rule_logical = t.logical[rule.id]
-    entry: dict[str, Any] = {"Id": target_id(edge.id), "Arn": t.target_arn(target.id)}
+    if target.kind == "webhook":
+        destination = api_destination(t, target)
+        if destination is None:
+            t.warnings.append(f"{edge.id}: API destinations need an https:// URL; kept as metadata")
+            return None
+        entry: dict[str, Any] = {"Id": target_id(edge.id), "Arn": get_att(destination)}
+        role = t.role(rule_logical)
+        entry["RoleArn"] = get_att(role)
+        t.grant(role, ("events:InvokeApiDestination",), get_att(destination))
+        headers = target.settings()["headers"]
+        if headers:
+            entry["HttpParameters"] = {"HeaderParameters": headers}
+    else:
+        entry = {"Id": target_id(edge.id), "Arn": t.target_arn(target.id)}
     if target.kind in ("state_machine", "event_bus", "stream"):
         role = t.role(rule_logical)
         entry["RoleArn"] = get_att(role)
@@ -417,6 +428,52 @@ def rule_target(t: Template, rule: NodeSpec, edge: EdgeSpec) -> dict[str, Any] |
             ("events", get_att(rule_logical))
         )
     return entry
+
+
+def api_destination(t: Template, webhook: NodeSpec) -> str | None:
+    """The EventBridge API destination (and its connection) for a webhook, made once."""
+    settings = webhook.settings()
+    if not settings["url"].startswith("https://"):
+        return None
+    if webhook.id in t.destinations:
+        return t.destinations[webhook.id]
+    logical = t.logical[webhook.id]
+    connection = t.claim(f"{logical}Connection")
+    t.parameters.setdefault(
+        "WebhookApiKey",
+        {
+            "Type": "String",
+            "NoEcho": True,
+            "Description": "x-api-key header value EventBridge sends to webhook targets",
+        },
+    )
+    t.add(
+        connection,
+        "AWS::Events::Connection",
+        {
+            "AuthorizationType": "API_KEY",
+            "AuthParameters": {
+                "ApiKeyAuthParameters": {
+                    "ApiKeyName": "x-api-key",
+                    "ApiKeyValue": ref("WebhookApiKey"),
+                }
+            },
+        },
+        Metadata=part_of(webhook),
+    )
+    destination = t.claim(f"{logical}Destination")
+    t.add(
+        destination,
+        "AWS::Events::ApiDestination",
+        {
+            "ConnectionArn": get_att(connection),
+            "InvocationEndpoint": settings["url"],
+            "HttpMethod": settings["method"],
+        },
+        Metadata=part_of(webhook),
+    )
+    t.destinations[webhook.id] = destination
+    return destination
 
 
 def target_id(edge_id: str) -> str:
@@ -537,6 +594,56 @@ def write_state_machine(t: Template, node: NodeSpec) -> None:
     consumed = {"definition", "type", "log_level"}
     t.add(logical, "AWS::StepFunctions::StateMachine", props, Metadata=metadata(node, consumed))
     t.outputs[f"{logical}Arn"] = {"Description": f"{node.label} ARN", "Value": ref(logical)}
+
+
+# AppSync authorisers other than API keys and IAM need a resource the topology does not model.
+AUTH_PARAMETERS: dict[str, tuple[str, str, str]] = {
+    "AMAZON_COGNITO_USER_POOLS": ("CognitoUserPoolId", "UserPoolConfig", "UserPoolId"),
+    "OPENID_CONNECT": ("OidcIssuer", "OpenIDConnectConfig", "Issuer"),
+    "AWS_LAMBDA": ("AppSyncAuthorizerArn", "LambdaAuthorizerConfig", "AuthorizerUri"),
+}
+
+
+def write_graphql_api(t: Template, node: NodeSpec) -> None:
+    s = node.settings()
+    logical = t.logical[node.id]
+    mode = s["auth_mode"]
+    props: dict[str, Any] = {"Name": node.label or node.id, "AuthenticationType": mode}
+    if mode in AUTH_PARAMETERS:
+        parameter, block, key = AUTH_PARAMETERS[mode]
+        t.parameters.setdefault(
+            parameter, {"Type": "String", "Description": f"{key} for AppSync {mode} auth"}
+        )
+        props[block] = {key: ref(parameter)}
+        if mode == "AMAZON_COGNITO_USER_POOLS":
+            props[block].update({"AwsRegion": ref("AWS::Region"), "DefaultAction": "ALLOW"})
+    t.add(
+        logical,
+        "AWS::AppSync::GraphQLApi",
+        props,
+        Metadata=metadata(node, {"auth_mode", "schema"}),
+    )
+    t.add(
+        t.claim(f"{logical}Schema"),
+        "AWS::AppSync::GraphQLSchema",
+        {"ApiId": get_att(logical, "ApiId"), "Definition": s["schema"]},
+        Metadata=part_of(node),
+    )
+    if mode == "API_KEY":
+        t.add(
+            t.claim(f"{logical}Key"),
+            "AWS::AppSync::ApiKey",
+            {"ApiId": get_att(logical, "ApiId")},
+            Metadata=part_of(node),
+        )
+    if s["mutations"]:
+        t.warnings.append(
+            f"{node.id}: mutation targets need AppSync data sources and resolvers; kept as metadata"
+        )
+    t.outputs[f"{logical}Url"] = {
+        "Description": f"{node.label} GraphQL URL",
+        "Value": get_att(logical, "GraphQLUrl"),
+    }
 
 
 def write_log(t: Template, node: NodeSpec) -> None:
@@ -1226,6 +1333,7 @@ WRITERS: dict[str, Callable[[Template, NodeSpec], Any]] = {
     "function": write_function,
     "state_machine": write_state_machine,
     "http_api": write_http_api,
+    "graphql_api": write_graphql_api,
     "log": write_log,
 }
 

@@ -31,6 +31,7 @@ PRIMARY: dict[str, str] = {
     "AWS::ApiGateway::RestApi": "http_api",
     "AWS::ApiGatewayV2::Api": "http_api",
     "AWS::Logs::LogGroup": "log",
+    "AWS::AppSync::GraphQLApi": "graphql_api",
 }
 # Written by export as wiring or support of a node; read for edges and settings, never nodes.
 DERIVED = frozenset(
@@ -40,6 +41,10 @@ DERIVED = frozenset(
         "AWS::SNS::TopicPolicy",
         "AWS::SNS::Subscription",
         "AWS::Events::Archive",
+        "AWS::Events::Connection",
+        "AWS::Events::ApiDestination",
+        "AWS::AppSync::GraphQLSchema",
+        "AWS::AppSync::ApiKey",
         "AWS::Lambda::Permission",
         "AWS::Lambda::EventSourceMapping",
         "AWS::Lambda::EventInvokeConfig",
@@ -386,6 +391,14 @@ def read_http_api(reader: Reader, logical: str, resource: dict[str, Any]) -> dic
     return {"api_type": "REST" if rest else "HTTP"}
 
 
+def read_graphql_api(reader: Reader, logical: str, resource: dict[str, Any]) -> dict[str, Any]:
+    config = copy_props(reader.props(logical), {"AuthenticationType": "auth_mode"})
+    for _name, props in reader.of_type("AWS::AppSync::GraphQLSchema"):
+        if referenced(props.get("ApiId")) == logical and isinstance(props.get("Definition"), str):
+            config["schema"] = props["Definition"]
+    return config
+
+
 def read_log(reader: Reader, logical: str, resource: dict[str, Any]) -> dict[str, Any]:
     return {}
 
@@ -399,6 +412,7 @@ READERS: dict[str, Callable[[Reader, str, dict[str, Any]], dict[str, Any]]] = {
     "function": read_function,
     "state_machine": read_state_machine,
     "http_api": read_http_api,
+    "graphql_api": read_graphql_api,
     "log": read_log,
 }
 

@@ -58,6 +58,14 @@ def every_kind_document() -> dict[str, Any]:
             ],
         ),
         node("graphql", "graphql_api", x=0, y=400),
+        node(
+            "graphql-oidc",
+            "graphql_api",
+            x=0,
+            y=500,
+            auth_mode="OPENID_CONNECT",
+            mutations=[{"mutation": "createOrder", "target": "bus"}],
+        ),
         node("bus", "event_bus", x=200, y=0, bus_name="orders", archive_enabled=True),
         node("default-bus", "event_bus", x=200, y=100),
         node(
@@ -129,6 +137,7 @@ def every_kind_document() -> dict[str, Any]:
         edge("e-clicks", "clicks", "bus"),
         edge("e-stripe", "stripe", "default-bus"),
         edge("e-gql", "graphql", "bus"),
+        edge("e-gql-oidc", "graphql-oidc", "bus"),
         edge("e-bus-all", "bus", "all-orders"),
         edge("e-bus-nightly", "default-bus", "nightly"),
         edge("e-all-jobs", "all-orders", "jobs", input_mode="input_path", input_path="$.detail"),

@@ -105,7 +105,27 @@ def test_apis_of_both_types_get_routes_integrations_and_endpoints() -> None:
     assert {"RestApiEndpoint", "HttpApiEndpoint", "WorkflowArn", "JobsUrl"} <= set(
         template["Outputs"]
     )
-    assert any("webhook" in warning for warning in warnings)
+    assert any("SNS cannot deliver to a log" in warning for warning in warnings)
+
+
+def test_webhook_targets_become_api_destinations() -> None:
+    template, _ = build(every_kind())
+    targets = {t["Id"]: t for t in template["Resources"]["Nightly"]["Properties"]["Targets"]}
+    assert targets["e-nightly-hook"]["Arn"] == {"Fn::GetAtt": ["HookDestination", "Arn"]}
+    destination = template["Resources"]["HookDestination"]["Properties"]
+    assert destination["InvocationEndpoint"] == "https://hooks.example.com/x"
+    assert template["Parameters"]["WebhookApiKey"]["NoEcho"] is True
+
+
+def test_graphql_apis_become_appsync_apis_with_their_schema() -> None:
+    template, warnings = build(every_kind())
+    api = template["Resources"]["GraphqlOidc"]["Properties"]
+    assert api["AuthenticationType"] == "OPENID_CONNECT"
+    assert api["OpenIDConnectConfig"] == {"Issuer": {"Ref": "OidcIssuer"}}
+    schema = template["Resources"]["GraphqlSchema"]["Properties"]
+    assert "type Mutation" in schema["Definition"]
+    assert "GraphqlKey" in template["Resources"]
+    assert any("graphql-oidc: mutation targets" in warning for warning in warnings)
 
 
 def test_state_machines_carry_their_asl() -> None:
