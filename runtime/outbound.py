@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
+from runtime import netguard
+
 MAX_HEADER_BYTES = 65536
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -73,23 +75,10 @@ class AllowList:
 
 
 def address_problem(address: Address) -> str | None:
-    """Why an address may not be reached from the runtime, or None for a public address."""
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:
-        address = mapped
-    checks = (
-        ("loopback", address.is_loopback),
-        ("unspecified", address.is_unspecified),
-        ("link-local (cloud metadata)", address.is_link_local),
-        ("multicast", address.is_multicast),
-        ("private", address.is_private),
-        ("reserved", address.is_reserved),
-        ("not globally routable", not address.is_global),
-    )
-    for name, hit in checks:
-        if hit:
-            return name
-    return None
+    """Why an address may not be reached from the runtime, or None for a public address.
+
+    runtime.netguard classifies, looking inside IPv6 forms that embed an IPv4 address."""
+    return netguard.problem(address)
 
 
 async def system_resolve(host: str, port: int) -> list[str]:
@@ -105,11 +94,8 @@ async def system_resolve(host: str, port: int) -> list[str]:
 
 async def checked_address(host: str, port: int, allow: AllowList, resolve: Resolver) -> str:
     """Resolve once and return an address to connect to; refuse if any answer is forbidden."""
-    try:
-        literal = ipaddress.ip_address(host.strip("[]"))
-        addresses = [str(literal)]
-    except ValueError:
-        addresses = await resolve(host, port)
+    literal = netguard.literal_address(host)
+    addresses = [str(literal)] if literal is not None else await resolve(host, port)
     if not addresses:
         raise OutboundError("NO_RESOURCE", f"{host} has no address", retriable=True) from None
     for text in addresses:
