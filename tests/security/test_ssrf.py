@@ -112,6 +112,8 @@ def forms(port: int) -> list[str]:
         "http://[64:ff9b::7f00:1]/",
         "http://224.0.0.1/",
         f"http://[::ffff:7f00:1]:{port}/",
+        "http://[2002:7f00:1::]/",
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
     ]
 
 
@@ -192,12 +194,6 @@ def test_other_schemes_are_refused(url: str, attempts: list[tuple[str, int]]) ->
     with pytest.raises(outbound.OutboundError):
         run(url)
     assert attempts == []
-
-
-@pytest.mark.xfail(strict=True, reason="runtime/outbound.py does not look inside 6to4 addresses")
-def test_a_6to4_address_embedding_loopback_is_refused(attempts: list[tuple[str, int]]) -> None:
-    with pytest.raises(outbound.ForbiddenAddress):
-        run("http://[2002:7f00:1::]/")
 
 
 @pytest.mark.parametrize(
