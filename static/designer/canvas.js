@@ -149,24 +149,23 @@ export class Canvas {
     this.minimap?.draw();
   }
 
-  createNode(node) {
+  createNode() {
     const group = svgEl("g", { class: "node", tabindex: "0", role: "button" });
     svgEl("rect", { class: "node-body", width: NODE_W, height: NODE_H, rx: 8 }, group);
     svgEl("rect", { class: "node-stripe", width: 6, height: NODE_H, rx: 3 }, group);
-    svgEl("text", { class: "node-icon", x: 22, y: 33, "text-anchor": "middle" }, group);
-    svgEl("text", { class: "node-label", x: 38, y: 23 }, group);
-    svgEl("text", { class: "node-kind", x: 38, y: 40 }, group);
-    svgEl("title", {}, group);
-    const input = svgEl("circle", { class: "port port-in", "data-port": "in", cx: 0, cy: NODE_H / 2, r: 7 }, group);
-    const output = svgEl("circle", { class: "port port-out", "data-port": "out", cx: NODE_W, cy: NODE_H / 2, r: 7 }, group);
-    input.setAttribute("aria-hidden", "true");
-    output.setAttribute("aria-hidden", "true");
-    const badge = svgEl("g", { class: "badge", transform: `translate(${NODE_W - 4} 4)` }, group);
-    svgEl("circle", { r: 9 }, badge);
-    svgEl("text", { "text-anchor": "middle", y: 4 }, badge);
-    svgEl("title", {}, badge);
-    badge.style.display = "none";
+    group.parts = {
+      icon: svgEl("text", { class: "node-icon", x: 22, y: 33, "text-anchor": "middle" }, group),
+      label: svgEl("text", { class: "node-label", x: 38, y: 23 }, group),
+      kind: svgEl("text", { class: "node-kind", x: 38, y: 40 }, group),
+      title: null, // the full-name tooltip, created on first hover (cheaper first render)
+      input: svgEl("circle", { class: "port port-in", "data-port": "in", cx: 0, cy: NODE_H / 2, r: 7 }, group),
+      output: svgEl("circle", { class: "port port-out", "data-port": "out", cx: NODE_W, cy: NODE_H / 2, r: 7 }, group),
+      badge: null, // created on the first lint finding
+    };
     group.addEventListener("focus", () => this.options.onFocusNode?.(group.dataset.nodeId));
+    group.addEventListener("pointerenter", () => {
+      if (!group.parts.title) { group.parts.title = svgEl("title", {}, group); group.dataset.key = ""; this.updateNode(group, this.store.node(group.dataset.nodeId)); }
+    });
     return group;
   }
 
@@ -174,19 +173,21 @@ export class Canvas {
     const kind = this.store.kind(node.kind) || { label: node.kind, icon: "?", has_input: true, feeds: [] };
     const key = `${node.kind}|${node.label}|${node.id}`;
     if (group.dataset.key !== key) {
+      const parts = group.parts;
       group.dataset.key = key;
       group.dataset.nodeId = node.id;
       group.dataset.kind = node.kind;
       group.setAttribute("class", `node kind-${node.kind} group-${(kind.group || "").toLowerCase()}`);
       group.setAttribute("aria-label", `${kind.label}: ${node.label}`);
-      group.querySelector(".node-icon").textContent = kind.icon;
-      group.querySelector(".node-label").textContent = clip(node.label || node.id, LABEL_CHARS);
-      group.querySelector(".node-kind").textContent = clip(`${kind.label} · ${node.id}`, LABEL_CHARS + 6);
-      group.querySelector(":scope > title").textContent = `${node.label} (${kind.label}, id ${node.id})`;
-      group.querySelector(".port-in").style.display = kind.has_input ? "" : "none";
-      group.querySelector(".port-out").style.display = kind.feeds.length ? "" : "none";
-      group.querySelector(".port-in").setAttribute("aria-label", `Input of ${node.label}`);
-      group.querySelector(".port-out").setAttribute("aria-label", `Output of ${node.label}`);
+      parts.icon.textContent = kind.icon;
+      parts.label.textContent = clip(node.label || node.id, LABEL_CHARS);
+      parts.kind.textContent = clip(`${kind.label} · ${node.id}`, LABEL_CHARS + 6);
+      if (parts.title) parts.title.textContent = `${node.label} (${kind.label}, id ${node.id})`;
+      parts.input.style.display = kind.has_input ? "" : "none";
+      parts.output.style.display = kind.feeds.length ? "" : "none";
+      parts.input.setAttribute("aria-label", `Input of ${node.label}`);
+      parts.output.setAttribute("aria-label", `Output of ${node.label}`);
+      group.lintKey = null;
     }
     const transform = `translate(${node.x} ${node.y})`;
     if (group.getAttribute("transform") !== transform) group.setAttribute("transform", transform);
@@ -194,39 +195,38 @@ export class Canvas {
 
   createEdge() {
     const group = svgEl("g", { class: "edge" });
-    svgEl("path", { class: "edge-hit" }, group);
-    svgEl("path", { class: "edge-line", "marker-end": "url(#arrow)" }, group);
-    svgEl("title", {}, group);
-    const badge = svgEl("g", { class: "badge" }, group);
-    svgEl("circle", { r: 8 }, badge);
-    svgEl("text", { "text-anchor": "middle", y: 4 }, badge);
-    badge.style.display = "none";
+    group.parts = {
+      hit: svgEl("path", { class: "edge-hit" }, group),
+      line: svgEl("path", { class: "edge-line", "marker-end": "url(#arrow)" }, group),
+      badge: null,
+    };
     return group;
   }
 
   updateEdge(group, edge) {
     const source = this.store.node(edge.source);
     const target = this.store.node(edge.target);
-    group.dataset.edgeId = edge.id;
-    group.dataset.source = edge.source;
-    group.dataset.target = edge.target;
+    if (group.dataset.edgeId !== edge.id) group.dataset.edgeId = edge.id;
+    if (group.dataset.source !== edge.source) group.dataset.source = edge.source;
+    if (group.dataset.target !== edge.target) group.dataset.target = edge.target;
     const name = `Connection from ${source?.label ?? edge.source} to ${target?.label ?? edge.target}${edge.label ? ` (${edge.label})` : ""}`;
-    if (group.getAttribute("aria-label") !== name) {
-      group.setAttribute("aria-label", name);
-      group.querySelector(":scope > title").textContent = name;
-    }
+    if (group.getAttribute("aria-label") !== name) group.setAttribute("aria-label", name);
     this.pathEdge(group, source, target);
   }
 
   pathEdge(group, source, target) {
     if (!source || !target) return;
+    const key = `${source.x},${source.y},${target.x},${target.y}`;
+    if (group.pathKey === key) return;
+    group.pathKey = key;
     const d = edgePath(source.x + NODE_W, source.y + NODE_H / 2, target.x, target.y + NODE_H / 2);
-    group.querySelector(".edge-hit").setAttribute("d", d);
-    group.querySelector(".edge-line").setAttribute("d", d);
-    const badge = group.querySelector(".badge");
-    if (badge.style.display !== "none") {
-      badge.setAttribute("transform", `translate(${(source.x + NODE_W + target.x) / 2} ${(source.y + target.y) / 2 + NODE_H / 2})`);
-    }
+    group.parts.hit.setAttribute("d", d);
+    group.parts.line.setAttribute("d", d);
+    if (group.parts.badge) this.placeEdgeBadge(group, source, target);
+  }
+
+  placeEdgeBadge(group, source, target) {
+    group.parts.badge.setAttribute("transform", `translate(${(source.x + NODE_W + target.x) / 2} ${(source.y + target.y) / 2 + NODE_H / 2})`);
   }
 
   // Cheap update while dragging: only the moved nodes and their edges.
@@ -292,25 +292,36 @@ export class Canvas {
   }
 
   paintLint() {
-    const paint = (element, findings) => {
-      const badge = element.querySelector(":scope > .badge");
+    const paint = (element, findings, isEdge) => {
+      const key = findings?.length ? findings.map((f) => `${f.severity}:${f.message}`).join("\n") : "";
+      if (element.lintKey === key || (!key && !element.lintKey)) return;
+      element.lintKey = key;
       element.classList.remove("lint-error", "lint-warning");
-      if (!findings?.length) { badge.style.display = "none"; return; }
+      let badge = element.parts.badge;
+      if (!key) { if (badge) badge.style.display = "none"; return; }
+      if (!badge) {
+        badge = svgEl("g", { class: "badge" }, element);
+        if (!isEdge) badge.setAttribute("transform", `translate(${NODE_W - 4} 4)`);
+        svgEl("circle", { r: isEdge ? 8 : 9 }, badge);
+        svgEl("text", { "text-anchor": "middle", y: 4 }, badge);
+        svgEl("title", {}, badge);
+        element.parts.badge = badge;
+      }
       const severity = findings.some((f) => f.severity === "error") ? "error" : "warning";
       element.classList.add(`lint-${severity}`);
       badge.style.display = "";
       badge.setAttribute("class", `badge badge-${severity}`);
       badge.querySelector("text").textContent = String(findings.length);
-      let title = badge.querySelector("title");
-      if (!title) title = svgEl("title", {}, badge);
-      title.textContent = findings.map((f) => `${f.severity}: ${f.message}`).join("\n");
+      badge.querySelector("title").textContent = key;
+      if (isEdge) {
+        const edge = this.store.edge(element.dataset.edgeId);
+        const source = edge && this.store.node(edge.source);
+        const target = edge && this.store.node(edge.target);
+        if (source && target) this.placeEdgeBadge(element, source, target);
+      }
     };
-    for (const [id, element] of this.nodeEls) paint(element, this.lint.nodes.get(id));
-    for (const [id, element] of this.edgeEls) {
-      paint(element, this.lint.edges.get(id));
-      const edge = this.store.edge(id);
-      if (edge) this.pathEdge(element, this.store.node(edge.source), this.store.node(edge.target));
-    }
+    for (const [id, element] of this.nodeEls) paint(element, this.lint.nodes.get(id), false);
+    for (const [id, element] of this.edgeEls) paint(element, this.lint.edges.get(id), true);
   }
 
   setMarks(className, nodeIds = [], edgeIds = []) {

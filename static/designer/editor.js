@@ -821,8 +821,15 @@ searchResults.addEventListener("keydown", (event) => {
 // --- start -------------------------------------------------------------------------------------
 
 function start() {
+  const started = performance.now();
   canvas.render();
   canvas.fit();
+  const timings = {};
+  // Two frames later the browser has laid out and painted the first full render.
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    timings.firstRender = performance.now() - started;
+    timings.sinceNavigation = performance.now();
+  }));
   refreshToolbar();
   refreshDatalist();
   showLint(boot.lint);
@@ -830,7 +837,7 @@ function start() {
   loadInspector("topology", "");
   offerDraft();
   svg.dataset.ready = "true";
-  window.flowyard = { store, canvas, save, state, performance: {} };
+  window.flowyard = { store, canvas, save, autoLayout, state, performance: timings };
 }
 
 function offerDraft() {
