@@ -68,6 +68,9 @@ class NodeState(enum.Enum):
     """Counts what reaches it but cannot run it yet (e.g. a state machine before issue 5)."""
 
 
+_new_tuple = tuple.__new__
+
+
 def freeze(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     """A read-only view; already frozen mappings are shared, not copied."""
     if not mapping:
@@ -139,16 +142,20 @@ class Message(NamedTuple):
     ) -> Message:
         """The message as the next node sees it: same trace, one more hop, maybe a new body."""
         same_body = body is ... or body is self.body
-        return Message(
-            message_id or self.id,
-            self.trace_id,
-            self.body if same_body else body,
-            self.attributes if attributes is None else freeze(attributes),
-            self.created_at,
-            (*self.hops, node),
-            self.system if system is None else freeze(system),
-            self.traced,
-            self.size if same_body else size,
+        # tuple.__new__ directly: the generated NamedTuple constructor costs a Python frame.
+        return _new_tuple(
+            Message,
+            (
+                message_id or self.id,
+                self.trace_id,
+                self.body if same_body else body,
+                self.attributes if attributes is None else freeze(attributes),
+                self.created_at,
+                (*self.hops, node),
+                self.system if system is None else freeze(system),
+                self.traced,
+                self.size if same_body else size,
+            ),
         )
 
     def traced_copy(self) -> Message:

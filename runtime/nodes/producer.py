@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from runtime.events import Message, freeze
+from runtime.events import Message, _new_tuple, freeze
 from runtime.nodes.base import (
     TEMPLATE_GENERATORS_HELP,
     Field,
@@ -257,16 +257,22 @@ class ProducerNode(NodeRuntime):
             system = {name: value for name, value in system.items() if value is not None}
         if attributes is None and self.settings["attributes"] and context is not None:
             attributes = self.render_attributes(context)
-        return Message(
-            identifier := self.engine.new_id(),
-            identifier,
-            body
-            if body is not ...
-            else (self.sample if context is None else self.render_body(context)),
-            freeze(attributes),
-            now,
-            (self.id,),
-            freeze(system),
+        identifier = self.engine.new_id()
+        return _new_tuple(  # the envelope built without the NamedTuple constructor's frame
+            Message,
+            (
+                identifier,
+                identifier,
+                body
+                if body is not ...
+                else (self.sample if context is None else self.render_body(context)),
+                freeze(attributes),
+                now,
+                (self.id,),
+                freeze(system),
+                False,
+                -1,
+            ),
         )
 
     async def emit(self, count: int = 1) -> int:

@@ -412,6 +412,8 @@ class QueueNode(NodeRuntime):
         batch_size = link.target.settings.get("batch_size", MAX_BATCH)
         if self.fifo:
             batch_size = min(batch_size, MAX_BATCH)
+        if self.memory is not None:
+            return self._memory_poller(link, batch_size)
 
         async def poll() -> None:
             while True:
@@ -428,6 +430,53 @@ class QueueNode(NodeRuntime):
                     await self._hand_over(link, received)
 
         return poll
+
+    def _memory_poller(self, link: Link, batch_size: int) -> TaskFactory:
+        """The same mapping on the memory store, handing records over without receipt
+        handles: the store's semantics (visibility, receive counts, DLQ) are unchanged."""
+        memory = self.memory
+        assert memory is not None
+        queue = memory.queues[self.id]
+
+        async def poll() -> None:
+            while True:
+                await self.engine.gate()
+                now = self.clock.now()
+                result = memory.queue_take_now(self.id, now, min(batch_size, MAX_BATCH))
+                while result.taken and len(result.taken) < batch_size:
+                    wanted = min(MAX_BATCH, batch_size - len(result.taken))
+                    more = memory.queue_take_now(self.id, now, wanted)
+                    result.expired += more.expired
+                    result.dead_lettered.extend(more.dead_lettered)
+                    if not more.taken:
+                        break
+                    result.taken.extend(more.taken)
+                self.stats.expired += result.expired
+                if result.dead_lettered:
+                    await self._dead_letter(result.dead_lettered)
+                if result.taken:
+                    await self._hand_over_taken(link, result.taken)
+                    continue
+                next_change = queue.next_change()
+                until = now + MAX_WAIT if next_change is None else min(now + MAX_WAIT, next_change)
+                await self._wait_until(until)
+
+        return poll
+
+    async def _hand_over_taken(self, link: Link, taken: list[tuple[QueueRecord, int]]) -> None:
+        messages = [record.message for record, _ in taken]
+        count = len(messages)
+        link.count += count
+        self.stats.sent += count
+        try:
+            await link.target.accept(messages, link)
+        except DeliveryFailed as error:
+            failed = {m.id for m in (error.failed if error.failed is not None else messages)}
+            taken = [item for item in taken if item[0].message.id not in failed]
+            self.wake()
+        if taken:
+            assert self.memory is not None
+            self.stats.acked += self.memory.queue_ack_now(self.id, taken, self.clock.now())
 
     async def _hand_over(self, link: Link, received: list[Received]) -> None:
         messages = [item.message for item in received]

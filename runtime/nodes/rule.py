@@ -474,6 +474,7 @@ def next_run(expression: str, after: float, created: float | None = None) -> flo
 _PATH_TOKEN = re.compile(r"\.([A-Za-z0-9_\-]+)|\[(\d+)\]|\['([^']+)'\]")
 _PLACEHOLDER = re.compile(r"<([^<>\s]+)>")
 MISSING = object()
+MEMO_FIELDS = frozenset({"source", "detail-type", "detail"})
 
 
 def json_path_get(document: Any, path: str) -> Any:
@@ -592,9 +593,31 @@ class RuleNode(NodeRuntime):
                 self.state = NodeState.NOT_RUNNABLE
                 self.setup_error = error.message
                 self.refuse(error.code, error.message)
+        pattern = settings["event_pattern"]
+        # A pattern that reads only source, detail-type and detail gives the same answer for
+        # events sharing those three (bodies are immutable), so the last answer is reused.
+        self.memo = isinstance(pattern, dict) and set(pattern) <= MEMO_FIELDS
+        self._memo_key: tuple[Any, Any, Any] = (None, None, None)
+        self._memo_result = False
         self.inputs = {link.id: self._input_builder(link) for link in self.links}
         dlq = self.engine.nodes.get(settings["dead_letter_queue"] or "")
         self.dead_letter_queue = dlq if dlq is not None and dlq.kind == "queue" else None
+
+    def matches(self, event: Any) -> bool:
+        if self.memo and type(event) is dict:
+            detail = event.get("detail")
+            key = self._memo_key
+            if (
+                key[2] is detail
+                and key[0] == event.get("source")
+                and key[1] == event.get("detail-type")
+            ):
+                return self._memo_result
+            result = self.pattern.matches(event)
+            self._memo_key = (event.get("source"), event.get("detail-type"), detail)
+            self._memo_result = result
+            return result
+        return self.pattern.matches(event)
 
     def _input_builder(self, link: Link) -> Callable[[dict[str, Any]], Any]:
         config = link.config
@@ -621,7 +644,7 @@ class RuleNode(NodeRuntime):
         if not self.enabled or self.pattern is None:
             self.stats.dropped += len(messages)
             return
-        matches = self.pattern.matches
+        matches = self.matches
         matched = [message for message in messages if matches(message.body)]
         if len(matched) < len(messages):
             self.stats.dropped += len(messages) - len(matched)

@@ -75,10 +75,11 @@ class ReceiveResult:
     # Records past maxReceiveCount: the caller moves them to the dead-letter queue.
     dead_lettered: list[QueueRecord] = field(default_factory=list)
     expired: int = 0
+    # receive(take=True): the records with their receive count, acknowledged by the taker.
+    taken: list[tuple[QueueRecord, int]] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class SendOutcome:
+class SendOutcome(NamedTuple):
     """Per-entry result of a send: accepted (maybe as a duplicate) with its sequence number."""
 
     message_id: str

@@ -59,6 +59,8 @@ class MemoryQueue:
         self, messages: Sequence[Message], now: float, delays: Sequence[float] | None
     ) -> list[SendOutcome]:
         options = self.options
+        if not options.fifo and delays is None and not options.delay_seconds:
+            return self._send_standard(messages, now)
         outcomes: list[SendOutcome] = []
         retention = options.retention_period
         for index, message in enumerate(messages):
@@ -68,28 +70,12 @@ class MemoryQueue:
                 key = dedup_id if options.deduplication_scope == "queue" else (group, dedup_id)
                 first = self.dedup.get(key)
                 if first is not None and now - first < options.dedup_window:
-                    outcomes.append(SendOutcome(message.id, 0, duplicate=True))
+                    outcomes.append(SendOutcome(message.id, 0, True))
                     continue
                 self.dedup[key] = now
             delay = options.delay_seconds if delays is None else delays[index]
             sequence = next(self._sequence)
-            # A message moved from a source queue keeps its original send time (retention).
-            sent_at = message.system.get("_sent_at", now) if message.system else now
-            record = QueueRecord(
-                message=message,
-                sent_at=sent_at,
-                visible_at=now + delay,
-                expires_at=sent_at + retention,
-                sequence=sequence,
-                group=group,
-                dedup_id=dedup_id,
-                dead_letter_source=message.system.get("DeadLetterQueueSourceArn")
-                if message.system
-                else None,
-                receive_count=message.system.get("ApproximateReceiveCount", 0)
-                if message.system
-                else 0,
-            )
+            record = self._record(message, now, now + delay, retention, sequence, group, dedup_id)
             if delay > 0:
                 heapq.heappush(self.delayed, (record.visible_at, sequence, record))
             else:
@@ -98,6 +84,47 @@ class MemoryQueue:
         if len(self.dedup) > 10000:
             self._forget_old_dedup_ids(now)
         return outcomes
+
+    def _send_standard(self, messages: Sequence[Message], now: float) -> list[SendOutcome]:
+        """The hot path: a standard queue without delays appends straight to the ready deque."""
+        retention = self.options.retention_period
+        sequence = self._sequence
+        record = self._record
+        append = self.ready.append
+        outcomes = []
+        for message in messages:
+            number = next(sequence)
+            append(record(message, now, now, retention, number, None, None))
+            outcomes.append(SendOutcome(message.id, number))
+        self.visible_count += len(messages)
+        return outcomes
+
+    @staticmethod
+    def _record(
+        message: Message,
+        now: float,
+        visible_at: float,
+        retention: float,
+        sequence: int,
+        group: str | None,
+        dedup_id: str | None,
+    ) -> QueueRecord:
+        system = message.system
+        if not system:
+            return QueueRecord(message, now, visible_at, now + retention, sequence, group, dedup_id)
+        # A message moved from a source queue keeps its send time (retention) and receive count.
+        sent_at = system.get("_sent_at", now)
+        return QueueRecord(
+            message,
+            sent_at,
+            visible_at,
+            sent_at + retention,
+            sequence,
+            group,
+            dedup_id,
+            system.get("ApproximateReceiveCount", 0),
+            dead_letter_source=system.get("DeadLetterQueueSourceArn"),
+        )
 
     def _fifo_ids(self, message: Message) -> tuple[str, str]:
         group = message.system.get("MessageGroupId")
@@ -176,7 +203,11 @@ class MemoryQueue:
                 del self.locked[record.group]
 
     # --- receiving ------------------------------------------------------------------------------
-    def receive(self, now: float, max_messages: int, visibility: float | None) -> ReceiveResult:
+    def receive(
+        self, now: float, max_messages: int, visibility: float | None, *, take: bool = False
+    ) -> ReceiveResult:
+        """ReceiveMessage; with ``take`` the records themselves are handed out (no receipt
+        handles), for the engine's own event source mappings, which ``ack`` them."""
         result = ReceiveResult()
         result.expired = self.advance(now)
         timeout = self.options.visibility_timeout if visibility is None else visibility
@@ -184,9 +215,51 @@ class MemoryQueue:
             candidates = self._fifo_candidates(max_messages, now, result)
         else:
             candidates = self._standard_candidates(max_messages, now, result)
+        if take:
+            self._take(candidates, now, timeout, result)
+            return result
         for record in candidates:
             self._hand_out(record, now, timeout, result)
         return result
+
+    def _take(
+        self, records: list[QueueRecord], now: float, timeout: float, result: ReceiveResult
+    ) -> None:
+        deadline = now + timeout
+        fifo_timers = timeout == self.options.visibility_timeout
+        in_flight, taken = self.in_flight, result.taken
+        for record in records:
+            count = record.receive_count = record.receive_count + 1
+            if record.first_receive_at is None:
+                record.first_receive_at = now
+            record.receipt = None
+            record.deadline = deadline
+            in_flight[record.sequence] = record
+            if record.group is not None:
+                self.locked[record.group] = self.locked.get(record.group, 0) + 1
+            if fifo_timers:
+                self.flight_fifo.append((deadline, record.sequence, record))
+            else:
+                heapq.heappush(self.flight, (deadline, record.sequence, record))
+            taken.append((record, count))
+
+    def ack(self, taken: Sequence[tuple[QueueRecord, int]], now: float) -> int:
+        """Delete records handed out by ``receive(take=True)``, unless received again since."""
+        self.advance(now)
+        deleted = 0
+        in_flight = self.in_flight
+        for record, count in taken:
+            if record.deleted or record.receive_count != count:
+                continue
+            if record.sequence in in_flight:
+                self._land(record)
+            elif self.options.fifo:
+                continue  # its visibility ended: FIFO refuses an expired handle
+            else:
+                self.visible_count -= 1
+            record.deleted = True
+            deleted += 1
+        return deleted
 
     def _usable(self, record: QueueRecord, now: float, result: ReceiveResult) -> bool:
         if record.deleted:
@@ -419,6 +492,14 @@ class MemoryStore(Store):
 
     async def queue_counts(self, queue: str, now: float) -> QueueCounts:
         return self._queue(queue).counts(now)
+
+    def queue_take_now(self, queue: str, now: float, max_messages: int) -> ReceiveResult:
+        return self._queue(queue).receive(now, max_messages, None, take=True)
+
+    def queue_ack_now(
+        self, queue: str, taken: Sequence[tuple[QueueRecord, int]], now: float
+    ) -> int:
+        return self._queue(queue).ack(taken, now)
 
     def queue_counts_now(self, queue: str, now: float) -> QueueCounts:
         return self._queue(queue).counts(now)
