@@ -204,3 +204,25 @@ def test_the_menu_offers_imports_with_the_skip_box(alice_client: Client, demo: T
     assert reverse("designer:import-file") in page
     assert "Import the rest, leaving unsupported resources out" in page
     assert "Add an ASL state machine to this topology" in page
+
+
+def test_more_than_500_edges_warn_in_a_header(alice_client: Client, alice: Any) -> None:
+    nodes = [{"id": "p", "kind": "producer", "x": 0, "y": 0}] + [
+        {"id": f"q{i}", "kind": "queue", "x": 200, "y": 80 * i} for i in range(501)
+    ]
+    edges = [{"id": f"e{i}", "source": "p", "target": f"q{i}"} for i in range(501)]
+    document = {"schema": "flowyard.topology/1", "name": "Wide", "nodes": nodes, "edges": edges}
+    wide = Topology.create_from_document(alice, document)
+    response = alice_client.get(url(wide, "mermaid"))
+    assert response.status_code == 200
+    assert "501 edges" in response["X-Flowyard-Warnings"]
+    assert "X-Flowyard-Warnings" not in alice_client.get(url(wide, "dot"))
+
+
+def test_a_json_document_imports_through_the_same_form(
+    alice_client: Client, demo: Topology
+) -> None:
+    text = export(demo.to_spec(), "json").content
+    alice_client.post(reverse("designer:import-file"), {"file": upload("orders.json", text)})
+    imported = Topology.objects.exclude(pk=demo.pk).get()
+    assert imported.to_spec() == demo.to_spec()

@@ -111,3 +111,12 @@ def test_an_asl_file_becomes_a_topology_or_joins_one(demo: Topology, tmp_path: P
     demo.refresh_from_db()
     assert printed.startswith(f"Added a state machine to topology {demo.pk}")
     assert load(demo.document).node("refunds").kind == "state_machine"
+
+
+def test_export_warnings_go_to_stderr(alice: Any) -> None:
+    from tests.runtime.formats.samples import every_kind_document
+
+    topology = Topology.create_from_document(alice, every_kind_document())
+    printed, said = run("export", topology.slug, "--format", "cloudformation")
+    assert printed.startswith("AWSTemplateFormatVersion:")
+    assert "warning: e-alerts-sink: SNS cannot deliver to a log" in said

@@ -13,6 +13,7 @@ import pytest
 
 MERMAID = "mermaid@11.12.2"
 ASYNCAPI_SPECS = "@asyncapi/specs@6.11.1"
+MAXGRAPH = "@maxgraph/core@0.24.0"  # the mxGraph codec draw.io files are written for
 
 
 def cache_dir() -> Path:
@@ -60,3 +61,8 @@ def mermaid_script() -> Path:
 @pytest.fixture(scope="session")
 def asyncapi_schema_dir() -> Path:
     return npm_package(ASYNCAPI_SPECS) / "schemas"
+
+
+@pytest.fixture(scope="session")
+def maxgraph_dir() -> Path:
+    return npm_package(MAXGRAPH)
