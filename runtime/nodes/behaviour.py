@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from runtime.events import Message, NodeState
+from runtime.events import MAX_HOPS, Message, NodeState
 
 if TYPE_CHECKING:
     from runtime.engine import Engine
@@ -176,6 +176,10 @@ class NodeRuntime:
             await self.deliver(link, messages)
 
     async def deliver(self, link: Link, messages: list[Message], attempt: int = 1) -> None:
+        if len(messages[0].hops) >= MAX_HOPS or len(messages[-1].hops) >= MAX_HOPS:
+            messages = self._stop_loops(messages)
+            if not messages:
+                return
         count = len(messages)
         link.count += count
         self.stats.sent += count
@@ -189,6 +193,22 @@ class NodeRuntime:
             await link.target.accept(messages, link)
         except DeliveryFailed as error:
             self.delivery_failed(link, messages, error, attempt)
+
+    def _stop_loops(self, messages: list[Message]) -> list[Message]:
+        """Messages past MAX_HOPS are looping (topic → queue → topic ...): they stop here,
+        counted and reported as dead letters with the reason (reliability S14)."""
+        kept = [message for message in messages if len(message.hops) < MAX_HOPS]
+        for message in messages:
+            if len(message.hops) >= MAX_HOPS:
+                self.stats.dead_lettered += 1
+                self.engine.dead_lettered(
+                    self,
+                    message,
+                    "",
+                    "HopLimitExceeded",
+                    f"the message passed {len(message.hops)} nodes; it is looping",
+                )
+        return kept
 
     def delivery_failed(
         self, link: Link, messages: list[Message], error: DeliveryFailed, attempt: int

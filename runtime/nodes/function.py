@@ -235,9 +235,13 @@ ASYNC_RETRY_DELAYS = (60.0, 120.0)  # Lambda retries an async event after 1 then
 
 
 class InvocationError(Exception):
-    def __init__(self, error_type: str, message: str) -> None:
+    """An invocation failed; ``failed`` names the messages that failed when only some did
+    (the batchItemFailures answer of a handler reporting partial batch failures)."""
+
+    def __init__(self, error_type: str, message: str, failed: list[Message] | None = None) -> None:
         self.error_type = error_type
         self.message = message
+        self.failed = failed
         super().__init__(f"{error_type}: {message}")
 
 
@@ -287,7 +291,7 @@ class FunctionNode(NodeRuntime):
             try:
                 await self.invoke(messages)
             except InvocationError as error:
-                raise DeliveryFailed(error.error_type, error.message) from None
+                raise DeliveryFailed(error.error_type, error.message, failed=error.failed) from None
             return
         self.pending.extend((message, 1) for message in messages)
         waiter = self._waiter
@@ -301,17 +305,31 @@ class FunctionNode(NodeRuntime):
         self.running += 1
         try:
             await self._simulate()
-            results = [self._transform(message) for message in messages]
         except InvocationError as error:
             self.fail(error.error_type, error.message, messages)
             raise
         finally:
             self.running -= 1
-        outputs = [result for result in results if result is not None]
-        self.stats.dropped += len(results) - len(outputs)
-        self.stats.acked += len(messages)
+        outputs: list[Message] = []
+        failed: list[Message] = []
+        problem: InvocationError | None = None
+        for message in messages:
+            try:
+                result = self._transform(message)
+            except InvocationError as error:
+                problem = error
+                failed.append(message)
+                continue
+            if result is None:
+                self.stats.dropped += 1
+            else:
+                outputs.append(result)
+        self.stats.acked += len(messages) - len(failed)
         if outputs and self.links:
             await self.send_on(outputs)
+        if problem is not None:
+            self.fail(problem.error_type, problem.message, failed)
+            raise InvocationError(problem.error_type, problem.message, failed)
 
     async def _simulate(self) -> None:
         if self.state is NodeState.NOT_RUNNABLE:

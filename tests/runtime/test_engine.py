@@ -167,3 +167,39 @@ async def test_the_engine_runs_on_the_real_clock_too() -> None:
         await asyncio.sleep(0.001)
     await engine.stop()
     assert engine.snapshot()["nodes"]["sink"]["in"] == 1
+
+
+async def test_a_message_looping_between_nodes_stops_at_the_hop_limit_as_a_dead_letter() -> None:
+    from runtime.events import MessageDeadLettered
+
+    nodes = [node("p", "producer"), node("t", "topic"), node("fn", "function")]
+    edges = [edge("a", "p", "t"), edge("b", "t", "fn"), edge("c", "fn", "t")]
+    engine, _, observer = engine_for(nodes, edges)
+    await engine.start()
+    await engine.send("p", {"loop": True})
+    await engine.advance(5)
+    (letter,) = observer.of(MessageDeadLettered)
+    assert letter.error_code == "HopLimitExceeded"
+    assert engine.snapshot()["nodes"]["t"]["in"] < 20
+    await engine.stop()
+
+
+async def test_one_poison_message_among_many_goes_to_the_dlq_and_the_rest_are_processed() -> None:
+    nodes = [
+        node("p", "producer"),
+        node("q", "queue", visibility_timeout=5, max_receive_count=3, dead_letter_queue="dlq"),
+        node("dlq", "queue"),
+        node("fn", "function", transform="jsonata", jsonata='$exists(poison) ? $error("bad") : $'),
+        node("sink", "log", keep_last=1000),
+    ]
+    edges = [edge("a", "p", "q"), edge("b", "q", "fn"), edge("c", "fn", "sink")]
+    engine, _, _ = engine_for(nodes, edges)
+    await engine.start()
+    for number in range(200):
+        await engine.send("p", {"poison": True} if number == 100 else {"n": number})
+    await engine.advance(60)
+    stats = engine.snapshot()["nodes"]
+    # A transform error fails only its own message (a partial batch failure), not the batch.
+    assert stats["sink"]["in"] == 199 and stats["dlq"]["depth"] == 1
+    assert stats["q"]["dead_lettered"] == 1 and stats["q"]["depth"] == 0
+    await engine.stop()
