@@ -184,6 +184,7 @@ class QueueNode(NodeRuntime):
         )
         self.sources: list[QueueNode] = []  # queues whose DLQ this is
         self.last_purge: float | None = None
+        self._counts: dict[str, int] = {}
         self._waiters: list[asyncio.Future[None]] = []
         self.memory = self.engine.store if isinstance(self.engine.store, MemoryStore) else None
 
@@ -497,8 +498,18 @@ class QueueNode(NodeRuntime):
         if not done or failed:
             self.wake()
 
+    async def counts(self) -> dict[str, int]:
+        """Visible, in-flight and delayed counts from the store (also refreshes ``gauges``)."""
+        counts = await self.engine.store.queue_counts(self.id, self.clock.now())
+        self._counts = {
+            "depth": counts.visible,
+            "in_flight": counts.in_flight,
+            "delayed": counts.delayed,
+        }
+        return self._counts
+
     def gauges(self) -> dict[str, Any]:
         if self.memory is None:
-            return {}
+            return dict(self._counts)  # a shared store is counted by counts(), not at ticks
         counts = self.memory.queue_counts_now(self.id, self.clock.now())
         return {"depth": counts.visible, "in_flight": counts.in_flight, "delayed": counts.delayed}

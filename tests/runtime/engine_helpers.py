@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -11,9 +11,13 @@ from runtime.clock import ManualClock
 from runtime.engine import Engine
 from runtime.events import ListObserver
 from runtime.spec import load
+from runtime.store import MemoryStore, Store
 from tests.builders import edge, make_document, node
 
-__all__ = ["edge", "node", "running", "engine_for"]
+__all__ = ["edge", "node", "running", "engine_for", "STORES"]
+
+# Tests that run on every store swap this (see tests/runtime/nodes/test_queue_behaviour.py).
+STORES: dict[str, Callable[[], Store]] = {"factory": MemoryStore}
 
 
 def engine_for(
@@ -26,6 +30,7 @@ def engine_for(
     spec = load(make_document(nodes=nodes, edges=list(edges)))
     clock = ManualClock(auto_advance=False)
     observer = ListObserver(wants_messages=wants_messages)
+    settings.setdefault("store", STORES["factory"]())
     engine = Engine(spec, clock=clock, observer=observer, rng=random.Random(7), **settings)
     return engine, clock, observer
 

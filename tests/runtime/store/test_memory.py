@@ -1,7 +1,9 @@
-"""The store contract, run against the memory store (one parametrised suite for every store)."""
+"""The store contract, one parametrised suite run against every store (memory and Redis)."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -9,12 +11,27 @@ import pytest
 from runtime.events import Message
 from runtime.store import LogRecord, MemoryStore, QueueOptions, Store, StoreError
 
+REDIS_URL = os.environ.get("FLOWYARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
-@pytest.fixture(params=["memory"])
+
+@pytest.fixture(params=["memory", "redis"])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
-    made = MemoryStore()
-    yield made
-    await made.close()
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    from runtime.store.redis import RedisStore
+
+    made = RedisStore.from_url(REDIS_URL, prefix=f"flowyard-test:{uuid.uuid4().hex}:")
+    try:
+        await made.client.ping()
+    except OSError:
+        await made.close()
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    try:
+        yield made
+    finally:
+        await made.clear()
+        await made.close()
 
 
 def message(body: object, **system: object) -> Message:
