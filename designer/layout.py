@@ -8,6 +8,7 @@ less. Pure networkx, deterministic: the same graph always gives the same positio
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from statistics import fmean
 
@@ -17,6 +18,8 @@ X_GAP = 240
 Y_GAP = 100
 ORIGIN = (40.0, 40.0)
 SWEEPS = 2
+MIN_COLUMN = 12  # a layer up to this many nodes is one column
+COLUMN_FACTOR = 1.5  # taller layers wrap at 1.5 * sqrt(node count)
 
 
 def layered_layout(
@@ -50,7 +53,17 @@ def layered_layout(
     ]
     _order_by_barycentre(condensed, layers)
 
-    columns = [[name for component in layer for name in members[component]] for layer in layers]
+    layer_members = [
+        [name for component in layer for name in members[component]] for layer in layers
+    ]
+    # A very tall layer (hundreds of queues fed by one producer) wraps into several columns so
+    # the drawing stays readable when zoomed to fit; edges still run left to right.
+    height = max(MIN_COLUMN, math.ceil(math.sqrt(len(node_ids)) * COLUMN_FACTOR))
+    columns = [
+        names[start : start + height]
+        for names in layer_members
+        for start in range(0, len(names), height)
+    ]
     tallest = max(len(column) for column in columns)
     positions: dict[str, tuple[float, float]] = {}
     for depth, column in enumerate(columns):

@@ -117,17 +117,30 @@ function addNode(kindName, x, y, how) {
   if (!editable) return;
   if (!(kindName in boot.kinds)) { notify(`Unknown node kind “${kindName}”.`, "error"); return; }
   if (store.doc.nodes.length >= boot.limits.max_nodes) { notify(`A topology holds at most ${boot.limits.max_nodes} nodes.`, "error"); return; }
-  let px = x - NODE_W / 2;
-  let py = y - NODE_H / 2;
-  if ($("#snap").checked) { px = Math.round(px / GRID) * GRID; py = Math.round(py / GRID) * GRID; }
-  // Do not stack new nodes exactly on top of each other.
-  while (store.doc.nodes.some((node) => Math.abs(node.x - px) < 10 && Math.abs(node.y - py) < 10)) { px += GRID * 2; py += GRID * 2; }
+  const snap = (value) => ($("#snap").checked ? Math.round(value / GRID) * GRID : value);
+  const { x: px, y: py } = freeSpot(snap(x - NODE_W / 2), snap(y - NODE_H / 2), how ? 1 : 0);
   const node = store.newNode(kindName, px, py);
   store.edit(`Add ${node.label}`, (doc) => { doc.nodes.push(node); });
   canvas.select([node.id]);
   canvas.reveal([node.id]);
   notify(`Added ${node.label}${how ? ` ${how}` : ""}.`);
   return node;
+}
+
+// The nearest place around (x, y) where a new node overlaps no other; a drop (spread 0) stays put
+// unless it lands exactly on top of a node.
+function freeSpot(x, y, spread) {
+  const clear = (cx, cy) => !store.doc.nodes.some((node) =>
+    Math.abs(node.x - cx) < (spread ? NODE_W + GRID : 10) && Math.abs(node.y - cy) < (spread ? NODE_H + GRID : 10));
+  if (clear(x, y)) return { x, y };
+  const stepX = NODE_W + GRID * 2;
+  const stepY = NODE_H + GRID * 2;
+  const candidates = [];
+  for (let dy = -6; dy <= 6; dy += 1) {
+    for (let dx = -4; dx <= 4; dx += 1) candidates.push({ x: x + dx * stepX, y: y + dy * stepY, d: Math.hypot(dx * stepX, dy * stepY) });
+  }
+  candidates.sort((a, b) => a.d - b.d);
+  return candidates.find((spot) => clear(spot.x, spot.y)) || { x: x + GRID * 2, y: y + GRID * 2 };
 }
 
 function connect(from, to) {
@@ -651,7 +664,7 @@ function showConflict(data) {
   state.conflict = { current: data.current_version };
   clearTimeout(state.autosaveTimer);
   const banner = $("#conflict");
-  $(".banner-text", banner).textContent = `${data.error || "This topology was changed elsewhere."} Your edits are still here.`;
+  $(".banner-text", banner).textContent = data.error || "This topology was changed elsewhere; your edits are kept here.";
   banner.hidden = false;
   setStatus(`Conflict: version ${data.current_version} exists`, "error");
 }

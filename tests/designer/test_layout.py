@@ -75,3 +75,13 @@ def test_it_lays_out_500_nodes_and_1000_edges_quickly() -> None:
     assert len(positions) == 500
     assert len(set(positions.values())) == 500, "two nodes share a position"
     assert elapsed < 1.0
+
+
+def test_a_very_tall_layer_wraps_into_columns_that_keep_left_to_right_order() -> None:
+    targets = [f"q{i}" for i in range(100)]
+    positions = layered_layout(["p", *targets, "sink"], [("p", "q0"), *(("p", q) for q in targets)])
+
+    rows = {y for name, (_, y) in positions.items() if name.startswith("q")}
+    columns = {x for name, (x, _) in positions.items() if name.startswith("q")}
+    assert len(rows) <= 16 and len(columns) >= 7
+    assert positions["p"][0] < min(columns)
