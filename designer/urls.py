@@ -119,3 +119,18 @@ urlpatterns += [
     path("topologies/<int:pk>/run/pattern-test/", run_views.pattern_test, name="run-pattern-test"),
     path("topologies/<int:pk>/metrics/", run_views.metrics, name="run-metrics"),
 ]
+
+# A state machine's page: ASL editor and graph, executions and the execution view.
+from designer import asl_views  # noqa: E402
+
+_machine = "topologies/<int:pk>/nodes/<str:node_id>/state-machine/"
+urlpatterns += [
+    path(_machine, asl_views.state_machine, name="state-machine"),
+    path(f"{_machine}validate/", asl_views.check, name="asl-validate"),
+    path(f"{_machine}save/", asl_views.save, name="asl-save"),
+    path(f"{_machine}start/", asl_views.start, name="asl-start"),
+    path(f"{_machine}executions/", asl_views.executions, name="asl-executions"),
+    path(f"{_machine}executions/<str:name>/", asl_views.execution, name="asl-execution"),
+    path(f"{_machine}executions/<str:name>/callback/", asl_views.callback, name="asl-callback"),
+    path(f"{_machine}executions/<str:name>/stop/", asl_views.stop, name="asl-stop"),
+]
