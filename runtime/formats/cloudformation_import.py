@@ -107,7 +107,7 @@ class Reader:
 
     def default_bus(self) -> str | None:
         for node_id, entry in self.nodes.items():
-            if entry["kind"] == "event_bus" and entry["config"].get("bus_name", "default") == (
+            if entry.get("kind") == "event_bus" and entry["config"].get("bus_name", "default") == (
                 "default"
             ):
                 return node_id
@@ -142,14 +142,18 @@ def to_document(template: Any, *, skip_unsupported: bool = False) -> tuple[dict[
         raise FormatError("not a CloudFormation template: it has no Resources object")
     reader = Reader(template)
     unsupported = [
-        (name, str(resource.get("Type")))
+        (str(name), str(resource.get("Type")))
         for name, resource in reader.resources.items()
-        if resource.get("Type") not in PRIMARY and resource.get("Type") not in DERIVED
+        if str(resource.get("Type")) not in PRIMARY.keys() | DERIVED
     ]
     if unsupported and not skip_unsupported:
         raise UnsupportedResources(unsupported)
-    read_nodes(reader)
-    edges = read_edges(reader)
+    try:
+        read_nodes(reader)
+        edges = read_edges(reader)
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        # Metadata edited into an unexpected shape; the validator cannot point at it either.
+        raise FormatError(f"the template's Flowyard metadata is malformed ({error!r})") from None
     document: dict[str, Any] = {
         "schema": SCHEMA,
         "name": text(reader.meta.get("name")) or text(template.get("Description")) or "Imported",
@@ -163,6 +167,10 @@ def to_document(template: Any, *, skip_unsupported: bool = False) -> tuple[dict[
     return document, [f"{name} ({kind})" for name, kind in unsupported]
 
 
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
@@ -171,7 +179,7 @@ def text(value: Any) -> str:
 
 
 def read_nodes(reader: Reader) -> None:
-    for entry in reader.meta.get("nodes") or []:
+    for entry in as_list(reader.meta.get("nodes")):
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
             reader.nodes[entry["id"]] = {**entry, "config": dict(config)}
@@ -220,14 +228,18 @@ def place_new_nodes(reader: Reader) -> None:
 
 
 def ordered_nodes(reader: Reader) -> list[dict[str, Any]]:
-    order = [node_id for node_id in reader.meta.get("order") or [] if node_id in reader.nodes]
+    order = [
+        node_id
+        for node_id in as_list(reader.meta.get("order"))
+        if isinstance(node_id, str) and node_id in reader.nodes
+    ]
     rest = [node_id for node_id in reader.nodes if node_id not in order]
     return [reader.nodes[node_id] for node_id in [*order, *rest]]
 
 
 def finish_node(entry: dict[str, Any]) -> dict[str, Any]:
-    kind = entry["kind"]
-    defaults = KINDS[kind].defaults() if kind in KINDS else {}
+    kind = entry.get("kind")
+    defaults = KINDS[kind].defaults() if isinstance(kind, str) and kind in KINDS else {}
     config = {
         name: value for name, value in entry["config"].items() if defaults.get(name, ...) != value
     }
@@ -235,8 +247,8 @@ def finish_node(entry: dict[str, Any]) -> dict[str, Any]:
         "id": entry["id"],
         "kind": kind,
         "label": entry.get("label") if isinstance(entry.get("label"), str) else entry["id"],
-        "x": entry["x"],
-        "y": entry["y"],
+        "x": entry.get("x", 0),
+        "y": entry.get("y", 0),
         "config": config,
     }
 
@@ -435,7 +447,7 @@ def read_node_extras(reader: Reader) -> None:
 
 def read_edges(reader: Reader) -> list[dict[str, Any]]:
     edges: dict[str, dict[str, Any]] = {}
-    for entry in reader.meta.get("edges") or []:
+    for entry in as_list(reader.meta.get("edges")):
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
             edges[entry["id"]] = {**entry, "config": dict(config)}
@@ -543,8 +555,10 @@ def derive_event_sources(reader: Reader, edges: dict[str, dict[str, Any]]) -> No
 
 
 def finish_edge(reader: Reader, edge: dict[str, Any]) -> dict[str, Any]:
-    source = reader.nodes.get(edge.get("source"), {})
-    kind = KINDS.get(source.get("kind", ""))
+    source_id = edge.get("source")
+    source = reader.nodes.get(source_id, {}) if isinstance(source_id, str) else {}
+    kind_name = source.get("kind")
+    kind = KINDS.get(kind_name) if isinstance(kind_name, str) else None
     defaults = kind.edge_defaults() if kind else {}
     config = {
         name: value for name, value in edge["config"].items() if defaults.get(name, ...) != value

@@ -39,17 +39,26 @@ def decode_json(raw: str | bytes) -> Any:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader plus CloudFormation's short tags; aliases are refused."""
+    """SafeLoader plus CloudFormation's short tags; aliases and deep nesting are refused while
+    composing, before anything is built."""
+
+    depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            mark = event.start_mark
-            raise FormatError(
-                f"YAML aliases (*{event.anchor}) are not supported, at line {mark.line + 1}, "
-                f"column {mark.column + 1}"
-            )
-        return super().compose_node(parent, index)
+        event = self.peek_event()
+        mark = event.start_mark
+        where = f"at line {mark.line + 1}, column {mark.column + 1}"
+        if isinstance(event, yaml.AliasEvent):
+            raise FormatError(f"YAML aliases (*{event.anchor}) are not supported, {where}")
+        self.depth += 1
+        try:
+            if self.depth > topology_spec.MAX_DEPTH + 1:
+                raise FormatError(
+                    f"nesting is deeper than {topology_spec.MAX_DEPTH} levels, {where}"
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _short_tag(loader: _Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
@@ -79,19 +88,7 @@ def decode_yaml(raw: str | bytes) -> Any:
         raise FormatError(f"not YAML: {problem}{where}") from None
     except yaml.YAMLError as error:
         raise FormatError(f"not YAML: {error}") from None
-    if _too_deep(data, topology_spec.MAX_DEPTH):
-        raise FormatError(f"nesting is deeper than {topology_spec.MAX_DEPTH} levels")
     return data
-
-
-def _too_deep(value: Any, limit: int) -> bool:
-    if limit < 0:
-        return True
-    if isinstance(value, dict):
-        return any(_too_deep(item, limit - 1) for item in value.values())
-    if isinstance(value, list):
-        return any(_too_deep(item, limit - 1) for item in value)
-    return False
 
 
 def decode(raw: str | bytes) -> Any:

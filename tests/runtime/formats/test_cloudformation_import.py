@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import random
 from typing import Any
 
 import pytest
@@ -127,3 +130,34 @@ Resources:
 def test_a_file_without_resources_is_not_a_template() -> None:
     with pytest.raises(FormatError, match="no Resources"):
         import_document("Description: nothing here\n", fmt="cloudformation")
+
+
+def paths_of(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.extend(paths_of(item, (*prefix, key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(paths_of(item, (*prefix, index)))
+    return found
+
+
+def replaced(template: Any, path: tuple[Any, ...], value: Any) -> Any:
+    copy = json.loads(json.dumps(template))
+    holder = copy
+    for key in path[:-1]:
+        holder = holder[key]
+    holder[path[-1]] = value
+    return copy
+
+
+def test_a_mangled_template_gives_a_clear_error_never_a_crash() -> None:
+    template, _ = build(every_kind())
+    odd_values: list[Any] = [None, [], {}, "x", 7, [["x"]], {"Ref": ["x"]}, {"a": {"b": 1}}]
+    picker = random.Random(7)
+    for path in picker.sample(paths_of(template), 400):
+        mangled = replaced(template, path, picker.choice(odd_values))
+        # Whatever the importer makes of it is then validated by runtime.spec.load.
+        with contextlib.suppress(FormatError):
+            to_document(mangled, skip_unsupported=True)

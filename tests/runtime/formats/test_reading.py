@@ -46,3 +46,8 @@ def test_written_yaml_has_no_anchors_and_keeps_multiline_text_readable() -> None
     text = dumps_yaml({"x": shared, "y": shared, "code": "line 1\nline 2\n"})
     assert "&id" not in text and "*id" not in text
     assert "code: |" in text
+
+
+def test_deep_yaml_is_refused_while_reading_with_its_place() -> None:
+    with pytest.raises(FormatError, match=r"nesting is deeper than 32 levels, at line 1"):
+        decode_yaml("[" * 100_000)
