@@ -1131,8 +1131,9 @@ def queue_source(
         "EventSourceArn": get_att(t.logical[queue.id]),
         "BatchSize": min(s["batch_size"], 10 if queue.settings()["fifo"] else 10000),
     }
-    if s["batching_window"] and not queue.settings()["fifo"]:
-        props["MaximumBatchingWindowInSeconds"] = s["batching_window"]
+    if not queue.settings()["fifo"] and (s["batching_window"] or props["BatchSize"] > 10):
+        # Lambda takes more than 10 messages from a standard queue only with a batching window.
+        props["MaximumBatchingWindowInSeconds"] = max(s["batching_window"], 1)
     return props
 
 

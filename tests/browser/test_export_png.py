@@ -6,7 +6,6 @@ import struct
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from designer.models import Topology
@@ -35,7 +34,6 @@ def test_export_png_downloads_the_diagram_at_1x_and_2x(
     page: Page, asgi_live_server: str, tmp_path: Any
 ) -> None:
     page.goto(login_link(asgi_live_server))
-    call_command("seed_demo")
     demo = Topology.objects.get(name="Orders demo")
     page.goto(f"{asgi_live_server}/topologies/{demo.pk}/")
     page.get_by_label("Export menu").click()

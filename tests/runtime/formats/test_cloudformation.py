@@ -11,7 +11,7 @@ from cfnlint.api import ManualArgs, lint
 from runtime.formats import export
 from runtime.formats.cloudformation import build, camel, render
 from runtime.spec import SCHEMA, load
-from tests.runtime.formats.samples import demo, every_kind
+from tests.runtime.formats.samples import demo, every_kind, every_kind_document
 
 
 def lint_errors(text: str) -> list[str]:
@@ -87,6 +87,17 @@ def test_functions_get_roles_event_sources_and_a_stub() -> None:
     mappings = resources_of(template, "AWS::Lambda::EventSourceMapping")
     assert len(mappings) == 7  # queues, streams (one by fan-out), Kafka, both brokers
     assert "CodeBucket" in template["Parameters"]
+
+
+def test_big_batches_from_standard_queues_get_a_batching_window() -> None:
+    document = every_kind_document()
+    for entry in document["nodes"]:
+        if entry["id"] == "worker":
+            entry["config"]["batch_size"] = 100
+    template, _ = build(load(document))
+    mapping = template["Resources"]["WorkerSourceEJobsWorker"]["Properties"]
+    assert (mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"]) == (100, 1)
+    assert lint_errors(render(load(document))[0]) == []
 
 
 def test_msk_gets_network_parameters_and_a_topic_note() -> None:
