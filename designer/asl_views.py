@@ -206,7 +206,7 @@ def visits(execution: dict[str, Any]) -> list[dict[str, Any]]:
                 "name": details.get("name", ""),
                 "type": kind.removesuffix("StateEntered"),
                 "input": pretty(details.get("input", "null")),
-                "steps": [(step, pretty(value)) for step, value in steps.get(str(event["id"]), [])],
+                "steps": shown_steps(details.get("input", "null"), steps.get(str(event["id"]), [])),
                 "output": None,
                 "status": "running",
             }
@@ -227,6 +227,44 @@ def visits(execution: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def shown_steps(first: str, steps: list[Any]) -> list[dict[str, Any]]:
+    """Each step with its value, or marked unchanged when it left the data as it was."""
+    shown, before = [], _canonical(first)
+    for step, value in steps:
+        now = _canonical(value)
+        shown.append({"name": step, "value": pretty(value), "unchanged": now == before})
+        before = now
+    return shown
+
+
+def _canonical(text: str) -> str:
+    try:
+        return json.dumps(json.loads(text), sort_keys=True)
+    except (TypeError, ValueError):
+        return str(text)
+
+
+def event_details(body: Any) -> str:
+    """An event's details as `key=value` pairs, JSON text shown as compact JSON, not escaped."""
+    if not isinstance(body, dict):
+        return ""
+    parts = []
+    for key, value in body.items():
+        if key.endswith("Details") and isinstance(value, dict) and set(value) <= {"truncated"}:
+            continue  # {"truncated": false} says nothing here
+        if isinstance(value, str):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict | list):
+                value = json.dumps(parsed, ensure_ascii=False, separators=(",", ":"))
+        elif not isinstance(value, str):
+            value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        parts.append(f"{key}={value}")
+    return " · ".join(parts)
+
+
 def history_rows(execution: dict[str, Any]) -> list[dict[str, Any]]:
     start = execution.get("started") or 0
     rows = []
@@ -237,7 +275,7 @@ def history_rows(execution: dict[str, Any]) -> list[dict[str, Any]]:
             if key not in ("id", "previousEventId", "timestamp", "type")
         }
         body = next(iter(details.values()), None)
-        text = json.dumps(body, ensure_ascii=False) if body else ""
+        text = event_details(body)
         rows.append(
             {
                 "id": event["id"],

@@ -182,8 +182,10 @@ def layers(scope: Scope) -> list[list[str]]:
     graph.add_nodes_from(scope.states)
     graph.add_edges_from((e.source, e.target) for e in scope.edges if e.source != e.target)
     depth: dict[str, int] = {}
-    if scope.start in graph:
-        depth = dict(nx.single_source_shortest_path_length(graph, scope.start))
+    # A StartAt that names nothing (a definition being typed) still gets a top: the first state.
+    root = scope.start if scope.start in graph else next(iter(scope.states), None)
+    if root is not None:
+        depth = dict(nx.single_source_shortest_path_length(graph, root))
     bottom = max(depth.values(), default=-1) + 1
     for name in scope.states:  # definition order for the rest keeps the drawing stable
         depth.setdefault(name, bottom)
@@ -240,9 +242,11 @@ def render_svg(
     title: str = "State machine graph",
 ) -> str:
     """The definition drawn as one SVG element; `statuses` colours states (class `st-<status>`)."""
-    placed = layout(build(definition))
+    scope = build(definition)
+    placed = layout(scope)
     placed.x = placed.y = MARGIN
-    width = placed.width + MARGIN * 2 + 60  # room on the right for loop-back edges
+    # Room on the right for loop-back edges and the labels of retry loops.
+    width = placed.width + MARGIN * 2 + 60 + _retry_label_room(scope)
     height = placed.height + MARGIN * 2
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="asl-graph" role="img" '
@@ -321,7 +325,7 @@ def _draw_edge(
         # A loop on the box's right side: the state runs again.
         rx, ry = ox + source.x + source.width, oy + source.y + source.height / 2
         d = f"M{rx:.1f},{ry - 8:.1f} c28,-18 28,34 0,16"
-        label_x, label_y = rx + 26, ry - 12
+        label_x, label_y = rx + 26, ry + 4
     elif target.y > source.y:
         tx, ty = ox + target.x + target.width / 2, oy + target.y
         d = f"M{sx:.1f},{sy:.1f} C{sx:.1f},{sy + 24:.1f} {tx:.1f},{ty - 24:.1f} {tx:.1f},{ty:.1f}"
@@ -339,11 +343,19 @@ def _draw_edge(
     )
     if edge.label:
         text = _short(edge.label, MAX_EDGE_LABEL_CHARS)
+        anchor = "start" if edge.kind == "retry" else "middle"
         parts.append(
             f'<text class="asl-edge-label" x="{label_x:.1f}" y="{label_y:.1f}" '
-            f'text-anchor="middle"><title>{escape(edge.label)}</title>{escape(text)}</text>'
+            f'text-anchor="{anchor}"><title>{escape(edge.label)}</title>{escape(text)}</text>'
         )
     parts.append("</g>")
+
+
+def _retry_label_room(scope: Scope) -> float:
+    labels = [len(_short(e.label, MAX_EDGE_LABEL_CHARS)) for e in scope.edges if e.kind == "retry"]
+    for nested in scope.children.values():
+        labels.extend([_retry_label_room(child) / 6.2 for child in nested])
+    return max(labels, default=0) * 6.2
 
 
 def _short(text: str, limit: int = MAX_LABEL_CHARS) -> str:

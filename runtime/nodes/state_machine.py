@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -1025,7 +1026,8 @@ async def run_headless(
     pollers stay idle. A callback nobody can answer is stopped after ``wall_timeout`` seconds."""
     from runtime.engine import Engine  # the engine imports this module
 
-    engine = Engine(spec, clock=ManualClock(auto_advance=True))
+    # Virtual time that starts now, so the execution's timestamps read as today's.
+    engine = Engine(spec, clock=ManualClock(time.time(), auto_advance=True))
     node = engine.node(node_id)
     if not isinstance(node, StateMachineNode):
         raise KeyError(f"{node_id} is not a state machine")
