@@ -308,3 +308,100 @@ def test_the_inspector_links_state_machine_nodes_to_their_page(alice: Any, demo:
     body = {"target": "node", "kind": "state_machine", "id": MACHINE, "item": item}
     response = client_for(alice).post(reverse("designer:inspector", args=[demo.pk]), body)
     assert url("state-machine", demo) in response.content.decode()
+
+
+# --- a deployed topology ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def chief() -> Any:
+    """A supervisor of this test's own, running the real engine on real time."""
+    from runtime import supervisor as supervision
+
+    async def drop_frames(topology_id: Any, frame: dict[str, Any]) -> bool:
+        return True
+
+    chief = supervision.Supervisor(on_state=None, send=drop_frames, tick=0.05)
+    previous = supervision.set_supervisor(chief)
+    yield chief
+    chief.shutdown()
+    supervision.set_supervisor(previous)
+
+
+CALLBACK = {
+    "StartAt": "Ask",
+    "States": {
+        "Ask": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": "jobs", "MessageBody": {"t.$": "$$.Task.Token"}},
+            "Next": "Done",
+        },
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+@pytest.fixture
+def running(alice: Any, chief: Any) -> Topology:
+    document = make_document(
+        nodes=[
+            node(MACHINE, "state_machine", definition=CALLBACK),
+            node("jobs", "queue"),
+            node("sink", "log"),
+        ],
+        edges=[edge("e1", MACHINE, "jobs"), edge("e2", "jobs", "sink")],
+    )
+    topology = Topology.create_from_document(alice, document)
+    chief.deploy(topology.pk, topology.to_spec())
+    return topology
+
+
+def wait_for_status(client: Client, location: str, status: str) -> str:
+    import time
+
+    deadline = time.monotonic() + 5
+    html = ""
+    while time.monotonic() < deadline:
+        html = client.get(location).content.decode()
+        if f'id="execution-status">{status}' in html:
+            return html
+        time.sleep(0.05)
+    raise AssertionError(html[-2000:])
+
+
+def test_a_deployed_run_takes_the_execution_and_the_page_answers_its_callback(
+    alice: Any, running: Topology
+) -> None:
+    client = client_for(alice)
+    page = client.get(url("state-machine", running)).content.decode()
+    assert "Deployed: executions run in the live topology" in page
+    location = start(client, running, {"n": 1}, name="live-one")
+    html = wait_for_status(client, location, "RUNNING")
+    assert "Waiting for a callback" in html and "deployed run" in html
+    token = html.split('name="token" value="', 1)[1].split('"', 1)[0]
+    listing = client.get(url("asl-executions", running)).content.decode()
+    assert "live-one" in listing and "RUNNING" in listing and 'hx-trigger="every 2s"' in listing
+    body = {"token": token, "outcome": "success", "output": '{"approved": true}'}
+    assert client.post(url("asl-callback", running, "live-one"), body).status_code == 302
+    html = wait_for_status(client, location, "SUCCEEDED")
+    assert 'data-state="Ask" data-status="succeeded"' in html
+    assert "approved" in html
+
+
+def test_a_deployed_execution_can_be_stopped_from_its_page(alice: Any, running: Topology) -> None:
+    client = client_for(alice)
+    location = start(client, running, {}, name="to-stop")
+    wait_for_status(client, location, "RUNNING")
+    assert client.post(url("asl-stop", running, "to-stop")).status_code == 302
+    html = wait_for_status(client, location, "ABORTED")
+    assert "Flowyard.Stopped" in html
+
+
+def test_a_wrong_token_is_refused_with_a_message(alice: Any, running: Topology) -> None:
+    client = client_for(alice)
+    location = start(client, running, {}, name="tok")
+    wait_for_status(client, location, "RUNNING")
+    body = {"token": "nope", "outcome": "failure", "error": "E", "cause": "c"}
+    response = client.post(url("asl-callback", running, "tok"), body, follow=True)
+    assert "Not sent: TaskTimedOut" in response.content.decode()
