@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.formats.common import one_line
+from runtime.formats.common import nodes_by_id, one_line
 from runtime.formats.reading import dumps_yaml
 from runtime.nodes import KINDS
 from runtime.spec import EdgeSpec, NodeSpec, TopologySpec
@@ -16,10 +16,11 @@ CHANNEL_KINDS = frozenset({"event_bus", "topic", "queue", "stream", "kafka_topic
 
 
 def build(spec: TopologySpec) -> dict[str, Any]:
-    channels = {node.id: channel(spec, node) for node in spec.nodes if node.kind in CHANNEL_KINDS}
+    nodes = nodes_by_id(spec)
+    channels = {node.id: channel(node) for node in spec.nodes if node.kind in CHANNEL_KINDS}
     operations: dict[str, Any] = {}
     for edge in spec.edges:
-        entry = operation(spec, edge, channels)
+        entry = operation(nodes, edge, channels)
         if entry is not None:
             operations[edge.id] = entry
     document: dict[str, Any] = {
@@ -33,13 +34,19 @@ def build(spec: TopologySpec) -> dict[str, Any]:
         "channels": channels,
         "operations": operations,
     }
-    messages = {f"{node_id}-message": message(spec, spec.node(node_id)) for node_id in channels}
+    producers: dict[str, list[NodeSpec]] = {node_id: [] for node_id in channels}
+    for edge in spec.edges:
+        if edge.target in channels and nodes[edge.source].kind == "producer":
+            producers[edge.target].append(nodes[edge.source])
+    messages = {
+        f"{node_id}-message": message(nodes[node_id], producers[node_id]) for node_id in channels
+    }
     if messages:
         document["components"] = {"messages": messages}
     return document
 
 
-def channel(spec: TopologySpec, node: NodeSpec) -> dict[str, Any]:
+def channel(node: NodeSpec) -> dict[str, Any]:
     kind = KINDS[node.kind]
     return {
         "address": address(node),
@@ -58,10 +65,10 @@ def address(node: NodeSpec) -> str:
 
 
 def operation(
-    spec: TopologySpec, edge: EdgeSpec, channels: dict[str, Any]
+    nodes: dict[str, NodeSpec], edge: EdgeSpec, channels: dict[str, Any]
 ) -> dict[str, Any] | None:
     """send when a node writes into a channel, receive when a node reads from one."""
-    source, target = spec.node(edge.source), spec.node(edge.target)
+    source, target = nodes[edge.source], nodes[edge.target]
     if target.id in channels:
         action, on, actor = "send", target, source
     elif source.id in channels:
@@ -78,7 +85,7 @@ def operation(
     }
 
 
-def message(spec: TopologySpec, node: NodeSpec) -> dict[str, Any]:
+def message(node: NodeSpec, producers: list[NodeSpec]) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "name": f"{node.id}-message",
         "title": one_line(f"Message on {node.label or node.id}"),
@@ -91,19 +98,11 @@ def message(spec: TopologySpec, node: NodeSpec) -> dict[str, Any]:
             "summary": f"Sent by {producer.id}",
             "payload": sample(node, producer),
         }
-        for producer in producers_into(spec, node)
+        for producer in producers
     ]
     if examples:
         entry["examples"] = examples
     return entry
-
-
-def producers_into(spec: TopologySpec, node: NodeSpec) -> list[NodeSpec]:
-    return [
-        spec.node(edge.source)
-        for edge in spec.edges_to(node.id)
-        if spec.node(edge.source).kind == "producer"
-    ]
 
 
 def sample(channel_node: NodeSpec, producer: NodeSpec) -> Any:

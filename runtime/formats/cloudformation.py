@@ -81,6 +81,14 @@ class Template:
         self.warnings: list[str] = []
         self.taken: set[str] = set()
         self.logical: dict[str, str] = {}
+        # Lookups by id: the spec's own helpers scan every node or edge on each call.
+        self.by_id = {node.id: node for node in spec.nodes}
+        self.out: dict[str, list[EdgeSpec]] = {node.id: [] for node in spec.nodes}
+        self.into: dict[str, list[EdgeSpec]] = {node.id: [] for node in spec.nodes}
+        for edge in spec.edges:
+            self.out[edge.source].append(edge)
+            self.into[edge.target].append(edge)
+        self.cached_settings: dict[str, dict[str, Any]] = {}
         for node in spec.nodes:
             self.logical[node.id] = self.claim(camel(node.id))
         self.grants: dict[str, dict[tuple[str, ...], list[Any]]] = {}
@@ -100,7 +108,13 @@ class Template:
         return candidate
 
     def node(self, node_id: str) -> NodeSpec:
-        return self.spec.node(node_id)
+        return self.by_id[node_id]
+
+    def settings(self, node: NodeSpec) -> dict[str, Any]:
+        """The node's settings, computed once (callers must not change them)."""
+        if node.id not in self.cached_settings:
+            self.cached_settings[node.id] = node.settings()
+        return self.cached_settings[node.id]
 
     def add(self, logical: str, kind: str, properties: dict[str, Any], **extra: Any) -> None:
         self.resources[logical] = {"Type": kind, **extra, "Properties": properties}
@@ -121,7 +135,7 @@ class Template:
         """What a sender names to reach this node: an ARN (Ref where Ref gives the ARN)."""
         node = self.node(node_id)
         logical = self.logical[node_id]
-        if node.kind == "event_bus" and node.settings()["bus_name"] == "default":
+        if node.kind == "event_bus" and self.settings(node)["bus_name"] == "default":
             return sub(DEFAULT_BUS_ARN)
         if node.kind in ("topic", "state_machine"):
             return ref(logical)
@@ -178,7 +192,7 @@ def part_of(node: NodeSpec) -> dict[str, Any]:
 
 
 def write_queue(t: Template, node: NodeSpec) -> None:
-    s = node.settings()
+    s = t.settings(node)
     props: dict[str, Any] = {}
     consumed = {
         "fifo",
@@ -216,7 +230,7 @@ def write_queue(t: Template, node: NodeSpec) -> None:
 
 
 def write_topic(t: Template, node: NodeSpec) -> None:
-    s = node.settings()
+    s = t.settings(node)
     props: dict[str, Any] = {}
     consumed = {
         "fifo",
@@ -234,7 +248,7 @@ def write_topic(t: Template, node: NodeSpec) -> None:
     logical = t.logical[node.id]
     t.add(logical, "AWS::SNS::Topic", props, Metadata=metadata(node, consumed))
     t.outputs[f"{logical}Arn"] = {"Description": f"{node.label} ARN", "Value": ref(logical)}
-    for edge in t.spec.edges_from(node.id):
+    for edge in t.out[node.id]:
         write_subscriptions(t, node, edge)
 
 
@@ -248,12 +262,12 @@ def write_subscriptions(t: Template, topic: NodeSpec, edge: EdgeSpec) -> None:
     if target.kind in ("queue", "function"):
         endpoints = [(PROTOCOLS[target.kind], get_att(t.logical[target.id]))]
     elif target.kind == "webhook":
-        url = target.settings()["url"]
+        url = t.settings(target)["url"]
         endpoints = [("https" if url.startswith("https:") else "http", url)]
     elif target.kind == "email":
-        endpoints = [("email", address) for address in target.settings()["to"]]
+        endpoints = [("email", address) for address in t.settings(target)["to"]]
     elif target.kind == "sms":
-        endpoints = [("sms", number) for number in target.settings()["phone_numbers"]]
+        endpoints = [("sms", number) for number in t.settings(target)["phone_numbers"]]
     else:
         t.warnings.append(f"{edge.id}: SNS cannot deliver to a {target.kind}; kept as metadata")
         return
@@ -270,7 +284,7 @@ def write_subscriptions(t: Template, topic: NodeSpec, edge: EdgeSpec) -> None:
         if config["raw_message_delivery"] and protocol in ("sqs", "http", "https"):
             props["RawMessageDelivery"] = True
         if protocol in ("http", "https"):
-            props["DeliveryPolicy"] = http_delivery_policy(topic.settings())
+            props["DeliveryPolicy"] = http_delivery_policy(t.settings(topic))
         dlq = config["dead_letter_queue"]
         if dlq in t.logical:
             props["RedrivePolicy"] = {"deadLetterTargetArn": get_att(t.logical[dlq])}
@@ -319,7 +333,7 @@ def permission(t: Template, function_id: str, principal: str, source: Any, suffi
 
 def write_event_bus(t: Template, node: NodeSpec) -> bool:
     """A custom bus resource; False for the default bus, which every account already has."""
-    s = node.settings()
+    s = t.settings(node)
     logical = t.logical[node.id]
     if s["archive_enabled"]:
         archive: dict[str, Any] = {
@@ -341,12 +355,12 @@ def write_event_bus(t: Template, node: NodeSpec) -> bool:
 
 
 def write_rule(t: Template, node: NodeSpec) -> None:
-    s = node.settings()
+    s = t.settings(node)
     logical = t.logical[node.id]
     props: dict[str, Any] = {}
-    buses = [t.node(edge.source) for edge in t.spec.edges_to(node.id)]
+    buses = [t.node(edge.source) for edge in t.into[node.id]]
     bus = next((b for b in buses if b.kind == "event_bus"), None)
-    if bus is not None and bus.settings()["bus_name"] != "default":
+    if bus is not None and t.settings(bus)["bus_name"] != "default":
         props["EventBusName"] = ref(t.logical[bus.id])
     if s["event_pattern"] is not None:
         props["EventPattern"] = s["event_pattern"]
@@ -364,7 +378,7 @@ def write_rule(t: Template, node: NodeSpec) -> None:
         "max_event_age",
         "dead_letter_queue",
     }
-    wired = (rule_target(t, node, edge) for edge in t.spec.edges_from(node.id))
+    wired = (rule_target(t, node, edge) for edge in t.out[node.id])
     targets = [target for target in wired if target]
     if targets:
         props["Targets"] = targets
@@ -375,7 +389,7 @@ def write_rule(t: Template, node: NodeSpec) -> None:
 
 
 def rule_target(t: Template, rule: NodeSpec, edge: EdgeSpec) -> dict[str, Any] | None:
-    s = rule.settings()
+    s = t.settings(rule)
     config = {**KINDS["rule"].edge_defaults(), **edge.config}
     target = t.node(edge.target)
     rule_logical = t.logical[rule.id]
@@ -388,7 +402,7 @@ def rule_target(t: Template, rule: NodeSpec, edge: EdgeSpec) -> dict[str, Any] |
         role = t.role(rule_logical)
         entry["RoleArn"] = get_att(role)
         t.grant(role, ("events:InvokeApiDestination",), get_att(destination))
-        headers = target.settings()["headers"]
+        headers = t.settings(target)["headers"]
         if headers:
             entry["HttpParameters"] = {"HeaderParameters": headers}
     else:
@@ -432,7 +446,7 @@ def rule_target(t: Template, rule: NodeSpec, edge: EdgeSpec) -> dict[str, Any] |
 
 def api_destination(t: Template, webhook: NodeSpec) -> str | None:
     """The EventBridge API destination (and its connection) for a webhook, made once."""
-    settings = webhook.settings()
+    settings = t.settings(webhook)
     if not settings["url"].startswith("https://"):
         return None
     if webhook.id in t.destinations:
@@ -482,7 +496,7 @@ def target_id(edge_id: str) -> str:
 
 
 def write_stream(t: Template, node: NodeSpec) -> None:
-    s = node.settings()
+    s = t.settings(node)
     props: dict[str, Any] = {"StreamModeDetails": {"StreamMode": s["capacity_mode"]}}
     consumed = {"capacity_mode", "retention_hours"}
     if s["capacity_mode"] == "PROVISIONED":
@@ -507,7 +521,7 @@ HANDLERS = {"java21": "example.Handler::handleRequest", "dotnet8": "Function::Fu
 
 
 def write_function(t: Template, node: NodeSpec) -> None:
-    s = node.settings()
+    s = t.settings(node)
     logical = t.logical[node.id]
     role = t.role(logical)
     family = next((name for name in INLINE_RUNTIMES if s["runtime"].startswith(name)), None)
@@ -533,12 +547,12 @@ def write_function(t: Template, node: NodeSpec) -> None:
     consumed = {"runtime", "memory", "timeout", "reserved_concurrency"}
     consumed |= write_invoke_config(t, node)
     t.add(logical, "AWS::Lambda::Function", props, Metadata=metadata(node, consumed))
-    for edge in t.spec.edges_from(node.id):
+    for edge in t.out[node.id]:
         t.grant_send(role, edge.target)
 
 
 def write_invoke_config(t: Template, node: NodeSpec) -> set[str]:
-    s = node.settings()
+    s = t.settings(node)
     defaults = KINDS["function"].defaults()
     names = ("max_retry_attempts", "max_event_age", "on_failure")
     if all(s[name] == defaults[name] for name in names):
@@ -562,7 +576,7 @@ def write_invoke_config(t: Template, node: NodeSpec) -> set[str]:
 
 
 def write_state_machine(t: Template, node: NodeSpec) -> None:
-    s = node.settings()
+    s = t.settings(node)
     logical = t.logical[node.id]
     role = t.role(logical)
     props: dict[str, Any] = {
@@ -589,7 +603,7 @@ def write_state_machine(t: Template, node: NodeSpec) -> None:
             "logs:DescribeLogGroups",
         )
         t.grant(role, delivery, "*")
-    for edge in t.spec.edges_from(node.id):
+    for edge in t.out[node.id]:
         t.grant_send(role, edge.target)
     consumed = {"definition", "type", "log_level"}
     t.add(logical, "AWS::StepFunctions::StateMachine", props, Metadata=metadata(node, consumed))
@@ -605,7 +619,7 @@ AUTH_PARAMETERS: dict[str, tuple[str, str, str]] = {
 
 
 def write_graphql_api(t: Template, node: NodeSpec) -> None:
-    s = node.settings()
+    s = t.settings(node)
     logical = t.logical[node.id]
     mode = s["auth_mode"]
     props: dict[str, Any] = {"Name": node.label or node.id, "AuthenticationType": mode}
@@ -656,7 +670,7 @@ def write_log(t: Template, node: NodeSpec) -> None:
 
 
 def write_http_api(t: Template, node: NodeSpec) -> None:
-    s = node.settings()
+    s = t.settings(node)
     logical = t.logical[node.id]
     if s["api_type"] == "REST":
         write_rest_api(t, node, logical, s)
@@ -825,7 +839,7 @@ def rest_request(
             {"Content-Type": "application/x-www-form-urlencoded"},
         )
     if action == "PutEvents":
-        bus = target.settings()["bus_name"]
+        bus = t.settings(target)["bus_name"]
         entry = {
             "Source": f"flowyard.{api.id}",
             "DetailType": f"{route['method']} {route['path']}",
@@ -978,7 +992,7 @@ def v2_integration(
             "Source": f"flowyard.{api.id}",
             "DetailType": f"{route['method']} {route['path']}",
             "Detail": "$request.body",
-            "EventBusName": target.settings()["bus_name"] if target.kind == "event_bus" else "",
+            "EventBusName": t.settings(target)["bus_name"] if target.kind == "event_bus" else "",
         },
         "PutRecord": {
             "StreamName": ref(target_logical),
@@ -1023,8 +1037,8 @@ def write_msk(t: Template, kafka_topics: list[NodeSpec]) -> None:
     topics = [
         {
             "name": node.id,
-            "partitions": node.settings()["partitions"],
-            "replication_factor": node.settings()["replication_factor"],
+            "partitions": t.settings(node)["partitions"],
+            "replication_factor": t.settings(node)["replication_factor"],
         }
         for node in kafka_topics
     ]
@@ -1053,7 +1067,7 @@ def broker_logical(engine: str) -> str:
 
 
 def write_brokers(t: Template, brokers: list[NodeSpec]) -> None:
-    for engine in sorted({node.settings()["engine"] for node in brokers}):
+    for engine in sorted({t.settings(node)["engine"] for node in brokers}):
         logical = t.claim(broker_logical(engine))
         secret = t.claim(f"{logical}Credentials")
         t.add(
@@ -1070,9 +1084,9 @@ def write_brokers(t: Template, brokers: list[NodeSpec]) -> None:
             },
         )
         destinations = [
-            {"name": node.id, "type": node.settings()["destination_type"]}
+            {"name": node.id, "type": t.settings(node)["destination_type"]}
             for node in brokers
-            if node.settings()["engine"] == engine
+            if t.settings(node)["engine"] == engine
         ]
         t.add(
             logical,
@@ -1119,7 +1133,7 @@ def write_event_sources(t: Template) -> None:
 def queue_source(
     t: Template, queue: NodeSpec, function: NodeSpec, edge: EdgeSpec
 ) -> dict[str, Any]:
-    s = function.settings()
+    s = t.settings(function)
     actions = (
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
@@ -1129,9 +1143,9 @@ def queue_source(
     t.grant(t.role(t.logical[function.id]), actions, get_att(t.logical[queue.id]))
     props: dict[str, Any] = {
         "EventSourceArn": get_att(t.logical[queue.id]),
-        "BatchSize": min(s["batch_size"], 10 if queue.settings()["fifo"] else 10000),
+        "BatchSize": min(s["batch_size"], 10 if t.settings(queue)["fifo"] else 10000),
     }
-    if not queue.settings()["fifo"] and (s["batching_window"] or props["BatchSize"] > 10):
+    if not t.settings(queue)["fifo"] and (s["batching_window"] or props["BatchSize"] > 10):
         # Lambda takes more than 10 messages from a standard queue only with a batching window.
         props["MaximumBatchingWindowInSeconds"] = max(s["batching_window"], 1)
     return props
@@ -1195,7 +1209,7 @@ def kafka_source(
 def broker_source(
     t: Template, broker: NodeSpec, function: NodeSpec, edge: EdgeSpec
 ) -> dict[str, Any]:
-    engine = broker.settings()["engine"]
+    engine = t.settings(broker)["engine"]
     logical = broker_logical(engine)
     secret = f"{logical}Credentials"
     role = t.role(t.logical[function.id])
@@ -1213,7 +1227,7 @@ def broker_source(
     return {
         "EventSourceArn": get_att(logical),
         "Queues": [broker.id],
-        "BatchSize": min(function.settings()["batch_size"], 10000),
+        "BatchSize": min(t.settings(function)["batch_size"], 10000),
         "SourceAccessConfigurations": [{"Type": "BASIC_AUTH", "URI": ref(secret)}],
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,11 +70,16 @@ def one_line(text: str, limit: int | None = None) -> str:
     return flat
 
 
-def edge_label(spec: TopologySpec, edge: EdgeSpec) -> str:
+def nodes_by_id(spec: TopologySpec) -> dict[str, NodeSpec]:
+    # The spec's own node() scans the list; writers look nodes up once per edge.
+    return {node.id: node for node in spec.nodes}
+
+
+def edge_label(nodes: Mapping[str, NodeSpec], edge: EdgeSpec) -> str:
     """What an edge says on a diagram: its own label, else the rule pattern or topic filter."""
     if edge.label:
         return one_line(edge.label, MAX_EDGE_LABEL)
-    source, target = spec.node(edge.source), spec.node(edge.target)
+    source, target = nodes[edge.source], nodes[edge.target]
     if source.kind == "event_bus" and target.kind == "rule":
         return one_line(rule_summary(target.settings()), MAX_EDGE_LABEL)
     if source.kind == "topic":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runtime.formats.common import colours, edge_label, one_line
+from runtime.formats.common import colours, edge_label, nodes_by_id, one_line
 from runtime.spec import TopologySpec
 
 SHAPES: dict[str, str] = {
@@ -45,8 +45,9 @@ def render(spec: TopologySpec) -> str:
             f"  {quote(node.id)} [label={quote(node.label or node.id)}, "
             f'shape={SHAPES[node.kind]}, fillcolor="{fill}", color="{stroke}"];'
         )
+    nodes = nodes_by_id(spec)
     for edge in spec.edges:
-        label = edge_label(spec, edge)
+        label = edge_label(nodes, edge)
         attributes = f"id={quote(edge.id)}" + (f", label={quote(label)}" if label else "")
         lines.append(f"  {quote(edge.source)} -> {quote(edge.target)} [{attributes}];")
     lines.append("}")

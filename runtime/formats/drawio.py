@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from runtime.formats.common import box, colours, edge_label, one_line
+from runtime.formats.common import box, colours, edge_label, nodes_by_id, one_line
 from runtime.spec import TopologySpec
 
 SHAPES: dict[str, str] = {
@@ -76,13 +76,14 @@ def render(spec: TopologySpec) -> str:
                 "as": "geometry",
             },
         )
+    nodes = nodes_by_id(spec)
     for edge in spec.edges:
         cell = ET.SubElement(
             root,
             "mxCell",
             {
                 "id": edge_cell_id(edge.id),
-                "value": edge_label(spec, edge),
+                "value": edge_label(nodes, edge),
                 "style": "edgeStyle=orthogonalEdgeStyle;rounded=1;html=0;endArrow=block;"
                 "strokeColor=#64748b;fontSize=10;",
                 "edge": "1",

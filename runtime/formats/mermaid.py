@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runtime.formats.common import GROUP_COLOURS, edge_label, one_line
+from runtime.formats.common import GROUP_COLOURS, edge_label, nodes_by_id, one_line
 from runtime.nodes import GROUPS, KINDS
 from runtime.spec import TopologySpec
 
@@ -52,8 +52,9 @@ def render(spec: TopologySpec) -> tuple[str, list[str]]:
     for node in spec.nodes:
         opening, closing = SHAPES[node.kind]
         lines.append(f"  {ids[node.id]}{opening}{quote(node.label or node.id)}{closing}")
+    nodes = nodes_by_id(spec)
     for edge in spec.edges:
-        label = edge_label(spec, edge)
+        label = edge_label(nodes, edge)
         arrow = f"-->|{quote(label)}|" if label else "-->"
         lines.append(f"  {ids[edge.source]} {arrow} {ids[edge.target]}")
     lines.extend(_classes(spec, ids))

@@ -103,14 +103,18 @@ def dumps_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter is about twenty times faster than the pure-Python one, when it is built.
+_SafeDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_SafeDumper):
     """Block style for multi-line strings; never anchors, which CloudFormation rejects."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
 
-def _string(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+def _string(dumper: Any, value: str) -> yaml.Node:
     style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 

@@ -7,10 +7,20 @@ spliced into markup.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 
-from runtime.formats.common import NODE_WIDTH, Box, bounds, box, colours, edge_label, one_line
+from runtime.formats.common import (
+    NODE_WIDTH,
+    Box,
+    bounds,
+    box,
+    colours,
+    edge_label,
+    nodes_by_id,
+    one_line,
+)
 from runtime.nodes import KINDS
-from runtime.spec import EdgeSpec, TopologySpec
+from runtime.spec import EdgeSpec, NodeSpec, TopologySpec
 
 SVG_NS = "http://www.w3.org/2000/svg"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
@@ -41,8 +51,9 @@ def render(spec: TopologySpec) -> str:
         {"x": _n(left), "y": _n(top), "width": _n(width), "height": _n(height), "fill": "#ffffff"},
     )
     edges = ET.SubElement(root, "g", {"class": "edges"})
+    by_id = nodes_by_id(spec)
     for edge in spec.edges:
-        _edge(edges, spec, edge)
+        _edge(edges, by_id, edge)
     nodes = ET.SubElement(root, "g", {"class": "nodes"})
     for node in spec.nodes:
         _node(nodes, node.id, node.kind, node.label, box(node))
@@ -72,8 +83,8 @@ def _defs(root: ET.Element) -> None:
     ET.SubElement(marker, "path", {"d": "M 0 0 L 10 5 L 0 10 z", "fill": "#64748b"})
 
 
-def _edge(parent: ET.Element, spec: TopologySpec, edge: EdgeSpec) -> None:
-    start, end = box(spec.node(edge.source)), box(spec.node(edge.target))
+def _edge(parent: ET.Element, nodes: Mapping[str, NodeSpec], edge: EdgeSpec) -> None:
+    start, end = box(nodes[edge.source]), box(nodes[edge.target])
     x1, y1, x2, y2 = start.right, start.middle, end.x, end.middle
     bend = max(40.0, abs(x2 - x1) / 2)
     group = ET.SubElement(
@@ -98,7 +109,7 @@ def _edge(parent: ET.Element, spec: TopologySpec, edge: EdgeSpec) -> None:
             "marker-end": "url(#arrow)",
         },
     )
-    label = edge_label(spec, edge)
+    label = edge_label(nodes, edge)
     if label:
         text = ET.SubElement(
             group,
