@@ -139,8 +139,9 @@ def inspector(request: HttpRequest, pk: int) -> HttpResponse:
     """The inspector form (htmx fragment). With mode=apply the posted values are validated and
     only the messages beside the fields come back (out-of-band swaps, so nothing being typed is
     replaced), with a ``flowyard:apply`` event telling the canvas what to store."""
-    get_topology(request, pk)
+    topology = get_topology(request, pk)
     context, form = _inspector_context(request, pk)
+    context["can_edit"] = topology.can_edit(request.user)
     detail: dict[str, Any] | None = None
     if form is not None and context["applying"]:
         valid = form.is_valid()

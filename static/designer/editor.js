@@ -137,7 +137,8 @@ function freeSpot(x, y, spread) {
   const stepY = NODE_H + GRID * 2;
   const candidates = [];
   for (let dy = -6; dy <= 6; dy += 1) {
-    for (let dx = -4; dx <= 4; dx += 1) candidates.push({ x: x + dx * stepX, y: y + dy * stepY, d: Math.hypot(dx * stepX, dy * stepY) });
+    // Prefer the right (where the flow goes), then the rows above and below.
+    for (let dx = -4; dx <= 4; dx += 1) candidates.push({ x: x + dx * stepX, y: y + dy * stepY, d: Math.abs(dy) * 1.5 + (dx >= 0 ? dx : 0.5 - dx) });
   }
   candidates.sort((a, b) => a.d - b.d);
   return candidates.find((spot) => clear(spot.x, spot.y)) || { x: x + GRID * 2, y: y + GRID * 2 };
@@ -264,7 +265,7 @@ document.addEventListener("paste", (event) => {
 document.addEventListener("keydown", (event) => {
   const mod = event.ctrlKey || event.metaKey;
   const key = event.key;
-  if (mod && key.toLowerCase() === "s") { event.preventDefault(); save(); return; }
+  if (mod && key.toLowerCase() === "s") { event.preventDefault(); requestSave(); return; }
   if (isTyping(event.target)) return;
   const inCanvas = !!event.target.closest?.(".canvas-wrap") || event.target === document.body;
   if (mod && key.toLowerCase() === "z") { event.preventDefault(); if (event.shiftKey) redo(); else undo(); return; }
@@ -281,6 +282,7 @@ document.addEventListener("keydown", (event) => {
   }
   if (mod) return;
   if (key === "Escape") {
+    if (canvas.gesture) { canvas.cancelGesture(); return; }
     if (state.connectFrom) { endConnect(); notify("Connection cancelled."); } else canvas.select();
     return;
   }
@@ -354,7 +356,7 @@ const actions = {
   "zoom-out": () => canvas.zoomBy(1 / 1.2),
   fit: () => canvas.fit(),
   layout: autoLayout,
-  save: () => save(),
+  save: () => requestSave(),
   "reload-theirs": reloadTheirs,
   overwrite: overwriteWithMine,
   "retry-save": () => { clearTimeout(state.retryTimer); save(); },
@@ -367,6 +369,8 @@ document.addEventListener("click", (event) => {
   if (diff) showDiff(Number(diff.dataset.diff));
   const restoreButton = event.target.closest("[data-restore]");
   if (restoreButton) restore(Number(restoreButton.dataset.restore));
+  const edgeButton = event.target.closest("[data-select-edge]");
+  if (edgeButton) { state.focusInspector = true; jumpTo(null, edgeButton.dataset.selectEdge); }
   const finding = event.target.closest("[data-finding]");
   if (finding) jumpTo(finding.dataset.node, finding.dataset.edge);
 });
@@ -447,10 +451,40 @@ function loadInspector(target, id) {
       panel.innerHTML = html; // server-rendered, autoescaped template output
       window.htmx.process(panel);
       panel.dataset.loaded = `${target}:${id}`;
+      if (target === "node") listConnections($(".connections", panel), id);
+      if (state.focusInspector) { state.focusInspector = false; $("#insp-label", panel)?.focus(); }
     })
     .catch(() => { if (ticket === inspectorTicket) notify("Could not load the inspector; check the connection.", "error"); });
 }
 let inspectorTicket = 0;
+
+// Under a node's form: its connections as buttons, so a keyboard user can reach every edge.
+function listConnections(section, nodeId) {
+  if (!section) return;
+  const parts = [];
+  for (const [title, edges, other] of [
+    ["Sends to", store.doc.edges.filter((e) => e.source === nodeId), "target"],
+    ["Receives from", store.doc.edges.filter((e) => e.target === nodeId), "source"],
+  ]) {
+    if (!edges.length) continue;
+    const heading = document.createElement("h4");
+    heading.textContent = title;
+    const list = document.createElement("ul");
+    for (const edge of edges) {
+      const peer = store.node(edge[other]);
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.selectEdge = edge.id;
+      button.textContent = `${other === "target" ? "→" : "←"} ${peer?.label ?? edge[other]}${Object.keys(edge.config || {}).length ? " (configured)" : ""}`;
+      button.setAttribute("aria-label", `Edit the connection ${other === "target" ? "to" : "from"} ${peer?.label ?? edge[other]}`);
+      item.append(button);
+      list.append(item);
+    }
+    parts.push(heading, list);
+  }
+  section.replaceChildren(...parts);
+}
 
 function refreshInspectorIfStale() {
   const inspected = state.inspected;
@@ -646,6 +680,42 @@ async function save({ auto = false, force = false } = {}) {
     if (dirty()) scheduleAutosave();
   }
   if (state.again) { state.again = false; if (dirty()) save({ auto }); }
+}
+
+// Saving waits for the inspector: a value still being typed is applied first, then saved.
+function requestSave() {
+  const form = document.activeElement?.closest?.("#inspector-form");
+  if (form) window.htmx.trigger(form, "change");
+  if (form || state.inspectorPending > 0) {
+    state.saveAfterInspector = true;
+    setStatus("Saving…", "saving");
+    // Never wait forever on a request that vanished.
+    clearTimeout(state.saveWaitTimer);
+    state.saveWaitTimer = setTimeout(() => { state.inspectorPending = 0; flushSave(); }, 5000);
+    return;
+  }
+  save();
+}
+function flushSave() {
+  if (state.inspectorPending || !state.saveAfterInspector) return;
+  state.saveAfterInspector = false;
+  clearTimeout(state.saveWaitTimer);
+  save();
+}
+state.inspectorPending = 0;
+document.body.addEventListener("htmx:beforeRequest", (event) => {
+  if (!event.detail.elt.closest?.("#inspector-form") || !event.detail.xhr) return;
+  event.detail.xhr.flowyardInspector = true;
+  state.inspectorPending += 1;
+});
+for (const name of ["htmx:afterRequest", "htmx:sendAbort"]) {
+  document.body.addEventListener(name, (event) => {
+    const xhr = event.detail.xhr;
+    if (!xhr?.flowyardInspector) return;
+    xhr.flowyardInspector = false;
+    state.inspectorPending = Math.max(0, state.inspectorPending - 1);
+    flushSave();
+  });
 }
 
 function lostConnection(why = "") {

@@ -410,3 +410,34 @@ def test_auto_layout_and_labels_render_as_text(
     ]
     assert xs == sorted(xs) and len(set(xs)) == 3
     assert page.title() != "1"
+
+
+def test_a_topic_subscription_s_filter_policy_is_set_from_the_keyboard(
+    page: Page, asgi_live_server: str, alice: Any
+) -> None:
+    document = make_document(
+        nodes=[node("orders", "topic", x=40, y=40), node("mail", "email", x=340, y=40)],
+        edges=[edge("sub", "orders", "mail")],
+    )
+    topology = open_editor(page, asgi_live_server, alice, document)
+
+    canvas_node(page, "orders").focus()
+    page.keyboard.press("Enter")
+    connection = page.get_by_role("button", name="Edit the connection to mail")
+    connection.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator('.edge[data-edge-id="sub"]')).to_have_class(re.compile(r"\bselected\b"))
+    expect(page.locator("#insp-label")).to_be_focused()
+    policy = page.get_by_label("Filter policy", exact=True)
+    policy.fill('{"detail": {"channel": "email"}}')
+    expect(page.locator("#check-filter_policy .field-error")).to_be_visible()
+    policy.fill('{"detail": {"channel": ["email"]}}')
+    expect(page.locator("#check-filter_policy")).to_contain_text("valid")
+    page.get_by_label("Filter policy scope").select_option("MessageBody")
+    page.keyboard.press("Control+s")
+    saved(page)
+    expect(page.locator("#save-status")).not_to_contain_text("unsaved")
+    assert stored(topology)["edges"][0]["config"] == {
+        "filter_policy": {"detail": {"channel": ["email"]}},
+        "filter_policy_scope": "MessageBody",
+    }
