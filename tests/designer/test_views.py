@@ -106,7 +106,7 @@ def reload(topology: Topology) -> Topology:
 def designer_paths(topology: Topology) -> list[str]:
     """Every address of the designer app, with this topology and its first revision."""
     values = {"pk": topology.pk, "number": 1, "user_id": topology.owner_id, "fmt": "json"}
-    values |= {"node_id": "orders", "trace_id": "t-1", "sample_id": 1}
+    values |= {"node_id": "orders", "trace_id": "t-1", "sample_id": 1, "name": "e-1"}
     paths = []
     for pattern in designer_urls.urlpatterns:
         kwargs = {name: values[name] for name in pattern.pattern.converters}

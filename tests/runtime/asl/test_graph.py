@@ -178,3 +178,28 @@ def test_a_retried_task_shows_retrying_then_succeeded() -> None:
     tracker = StatusTracker()
     seen = [change for event in execution.history for change in tracker.feed(event)]
     assert seen == [("T", "running"), ("T", "failed"), ("T", "retrying"), ("T", "succeeded")]
+
+
+def test_a_map_state_is_a_group_holding_its_item_processor() -> None:
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "Double",
+                    "States": {
+                        "Double": {"Type": "Pass", "Next": "Keep"},
+                        "Keep": {"Type": "Succeed"},
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    placed = layout(build(definition))
+    inner = placed.boxes["Each"].inner
+    assert len(inner) == 1 and set(inner[0].boxes) == {"Double", "Keep"}
+    svg = render_svg(definition)
+    assert "Map: Each" in svg and 'data-source="Double" data-target="Keep"' in svg
