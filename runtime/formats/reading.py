@@ -38,30 +38,36 @@ def decode_json(raw: str | bytes) -> Any:
         raise FormatError(error.errors[0][1]) from None
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader plus CloudFormation's short tags; aliases and deep nesting are refused while
-    composing, before anything is built."""
+# libyaml's parser and emitter are many times faster than the pure-Python ones, when built.
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_OPENING = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSING = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
+
+class _Loader(_SafeLoader):
+    """The safe loader plus CloudFormation's short tags (!Ref, !GetAtt, !Sub…)."""
+
+
+def _check_events(text: str) -> None:
+    """Refuses aliases and deep nesting from the event stream, before anything is built."""
     depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
+    for event in yaml.parse(text, Loader=_SafeLoader):
         mark = event.start_mark
         where = f"at line {mark.line + 1}, column {mark.column + 1}"
         if isinstance(event, yaml.AliasEvent):
             raise FormatError(f"YAML aliases (*{event.anchor}) are not supported, {where}")
-        self.depth += 1
-        try:
-            if self.depth > topology_spec.MAX_DEPTH + 1:
+        if isinstance(event, _OPENING):
+            depth += 1
+            if depth > topology_spec.MAX_DEPTH:
                 raise FormatError(
                     f"nesting is deeper than {topology_spec.MAX_DEPTH} levels, {where}"
                 )
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
+        elif isinstance(event, _CLOSING):
+            depth -= 1
 
 
-def _short_tag(loader: _Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+def _short_tag(loader: Any, suffix: str, node: yaml.Node) -> dict[str, Any]:
     name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
@@ -80,6 +86,7 @@ _Loader.add_multi_constructor("!", _short_tag)
 def decode_yaml(raw: str | bytes) -> Any:
     text = text_of(raw)
     try:
+        _check_events(text)
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -101,10 +108,6 @@ def decode(raw: str | bytes) -> Any:
 
 def dumps_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
-
-
-# libyaml's emitter is about twenty times faster than the pure-Python one, when it is built.
-_SafeDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class _Dumper(_SafeDumper):
