@@ -184,11 +184,14 @@ def layers(scope: Scope) -> list[list[str]]:
     depth: dict[str, int] = {}
     # A StartAt that names nothing (a definition being typed) still gets a top: the first state.
     root = scope.start if scope.start in graph else next(iter(scope.states), None)
-    if root is not None:
-        depth = dict(nx.single_source_shortest_path_length(graph, root))
-    bottom = max(depth.values(), default=-1) + 1
-    for name in scope.states:  # definition order for the rest keeps the drawing stable
-        depth.setdefault(name, bottom)
+    while root is not None:
+        base = max(depth.values(), default=-1) + 1
+        for name, distance in nx.single_source_shortest_path_length(graph, root).items():
+            depth.setdefault(name, base + distance)
+        # Unreachable states are drawn below, each group from a state nothing else leads to.
+        rest = [name for name in scope.states if name not in depth]
+        entries = [name for name in rest if not any(p in rest for p in graph.predecessors(name))]
+        root = (entries or rest or [None])[0]
     grouped: dict[int, list[str]] = {}
     for name in scope.states:
         grouped.setdefault(depth[name], []).append(name)

@@ -203,3 +203,15 @@ def test_a_map_state_is_a_group_holding_its_item_processor() -> None:
     assert len(inner) == 1 and set(inner[0].boxes) == {"Double", "Keep"}
     svg = render_svg(definition)
     assert "Map: Each" in svg and 'data-source="Double" data-target="Keep"' in svg
+
+
+def test_states_cut_off_while_typing_keep_their_own_layers() -> None:
+    definition = demo()
+    definition["StartAt"] = "Missing"
+    definition["States"]["ChargeCard"]["Next"] = "Nowhere"
+    assert layers(build(definition)) == [
+        ["ChargeCard"],
+        ["PaymentFailed"],
+        ["BigOrder?"],
+        ["ManualReview", "ShipAndNotify"],
+    ]
