@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from cfnlint.api import ManualArgs, lint
 
 from runtime.formats import FormatError, export, import_document
-from runtime.formats.asl import add_to_document, node_id_from
+from runtime.formats.asl import add_to_document, node_id_from, state_machine_ids
 from runtime.spec import load
 from tests.runtime.formats.samples import demo, every_kind
 
@@ -56,3 +58,43 @@ def test_node_ids_come_from_file_names() -> None:
 def test_json_that_is_not_asl_is_refused_as_asl() -> None:
     with pytest.raises(FormatError, match="StartAt and States"):
         import_document('{"States": {}}', fmt="asl")
+
+
+def lint_definition(definition: Any) -> list[str]:
+    """cfn-lint's ASL schema (rule E3601) on a definition, as a state machine resource holds it."""
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "states.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [statement]}
+                },
+            },
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "Definition": definition,
+                },
+            },
+        },
+    }
+    matches = lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))
+    return [f"{match.rule.id} {match.message}" for match in matches]
+
+
+def test_cfn_lint_accepts_every_exported_definition() -> None:
+    for spec in (demo(), every_kind()):
+        for node_id in state_machine_ids(spec):
+            assert lint_definition(json.loads(export(spec, "asl", node=node_id).content)) == []
+
+
+def test_cfn_lint_is_a_real_asl_check() -> None:
+    broken = {"StartAt": "A", "States": {"A": {"Type": "Bogus", "End": True}}}
+    assert any(error.startswith("E3601") for error in lint_definition(broken))
