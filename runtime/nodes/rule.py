@@ -156,7 +156,7 @@ class Rule(Kind):
     name = "rule"
     label = "Rule"
     group = "Routing"
-    icon = "⑂"
+    icon = "⎇"
     description = (
         "EventBridge rule: matches events on its bus (or fires on a schedule) and sends them "
         "to up to 5 targets."
