@@ -4,6 +4,7 @@ examples from the producers that feed them."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from runtime.formats.common import nodes_by_id, one_line
@@ -90,7 +91,7 @@ def message(node: NodeSpec, producers: list[NodeSpec]) -> dict[str, Any]:
         "name": f"{node.id}-message",
         "title": one_line(f"Message on {node.label or node.id}"),
         "contentType": "application/json",
-        "payload": {"type": ["object", "array", "string", "number", "boolean", "null"]},
+        "payload": ANY_JSON,
     }
     examples = [
         {
@@ -102,7 +103,44 @@ def message(node: NodeSpec, producers: list[NodeSpec]) -> dict[str, Any]:
     ]
     if examples:
         entry["examples"] = examples
+        shapes = unique_schemas(schema_of(example["payload"]) for example in examples)
+        entry["payload"] = shapes[0] if len(shapes) == 1 else {"oneOf": shapes}
     return entry
+
+
+ANY_JSON = {"type": ["object", "array", "string", "number", "boolean", "null"]}
+# A producer string that is exactly one of these placeholders is sent as a number.
+NUMERIC_PLACEHOLDER = re.compile(r"\{\{\s*(n|int -?\d+ -?\d+)\s*\}\}")
+
+
+def schema_of(example: Any) -> dict[str, Any]:
+    """A JSON Schema describing the shape of an example payload."""
+    if isinstance(example, dict):
+        return {
+            "type": "object",
+            "properties": {str(key): schema_of(value) for key, value in example.items()},
+        }
+    if isinstance(example, list):
+        return {"type": "array", "items": schema_of(example[0]) if example else {}}
+    if isinstance(example, bool):
+        return {"type": "boolean"}
+    if isinstance(example, int) or (
+        isinstance(example, str) and NUMERIC_PLACEHOLDER.fullmatch(example)
+    ):
+        return {"type": "integer"}
+    if isinstance(example, float):
+        return {"type": "number"}
+    if example is None:
+        return {"type": "null"}
+    return {"type": "string"}
+
+
+def unique_schemas(schemas: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for schema in schemas:
+        if schema not in found:
+            found.append(schema)
+    return found
 
 
 def sample(channel_node: NodeSpec, producer: NodeSpec) -> Any:

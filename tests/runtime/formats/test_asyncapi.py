@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from runtime.formats.asyncapi import build, render
+from runtime.formats.asyncapi import build, render, schema_of
 from tests.runtime.formats.samples import demo, every_kind
 
 
@@ -58,3 +58,23 @@ def test_message_examples_come_from_the_producers() -> None:
     assert example["payload"]["detail"]["total"] == 120
     (clicks,) = messages["clickstream-message"]["examples"]
     assert clicks["payload"]["page"] == "/p/{{n}}"
+
+
+def test_payload_schemas_follow_the_producers_samples() -> None:
+    messages = build(demo())["components"]["messages"]
+    clicks = messages["clickstream-message"]["payload"]
+    assert clicks == {
+        "type": "object",
+        "properties": {"user": {"type": "string"}, "page": {"type": "string"}},
+    }
+    bus = messages["orders-bus-message"]["payload"]
+    assert bus["properties"]["detail"]["properties"]["total"] == {"type": "integer"}
+    assert messages["orders-queue-message"]["payload"]["type"][0] == "object"  # no producer
+
+
+def test_numeric_placeholders_are_integers() -> None:
+    assert schema_of({"seq": "{{n}}", "dice": "{{int 1 6}}", "id": "{{uuid}}"})["properties"] == {
+        "seq": {"type": "integer"},
+        "dice": {"type": "integer"},
+        "id": {"type": "string"},
+    }

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +46,16 @@ def test_unknown_formats_are_named() -> None:
 def test_png_is_registered_with_its_rasteriser_check() -> None:
     assert EXPORT_FORMATS["png"].content_type == "image/png"
     assert png.available() in (None, "cairosvg", "rsvg-convert", "magick", "convert")
+
+
+def test_the_formats_package_runs_without_django() -> None:
+    script = (
+        "import sys, runtime.formats\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'django', 'channels', 'designer'})))\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=root, check=True
+    )
+    assert result.stdout.strip() == ""
