@@ -36,6 +36,7 @@ from runtime.nodes.state_machine import (
     StartRefused,
     StateMachine,
     StateMachineNode,
+    effective_definition,
     run_headless,
 )
 from runtime.spec import SpecError
@@ -93,10 +94,11 @@ def parse_definition(text: str) -> tuple[Any, list[dict[str, str]]]:
     return definition, []
 
 
-def problems_of(definition: Any, machine_type: str) -> list[dict[str, str]]:
+def problems_of(definition: Any, config: dict[str, Any]) -> list[dict[str, str]]:
+    effective = effective_definition({**config, "definition": definition})
     return [
         {"path": error.path or "/", "message": error.message, "code": error.code}
-        for error in validate(definition, state_machine_type=machine_type)
+        for error in validate(effective, state_machine_type=config["type"])
     ]
 
 
@@ -301,7 +303,7 @@ def page_context(request: HttpRequest, topology: Topology, node: dict[str, Any])
         "node": node,
         "config": config,
         "definition_text": json.dumps(definition, indent=2, ensure_ascii=False),
-        "problems": problems_of(definition, config["type"]),
+        "problems": problems_of(definition, config),
         "svg": graph_svg(definition),
         "can_edit": topology.can_edit(request.user),
         "deployed": deployed(topology),
@@ -334,10 +336,12 @@ def check(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
     """Validation as you type: every problem with its path, and the graph redrawn."""
     topology = get_topology(request, pk)
     node = machine_node(topology, node_id)
-    machine_type = request.POST.get("type") or node_config(node)["type"]
+    config = node_config(node)
+    if request.POST.get("type") in ("STANDARD", "EXPRESS"):
+        config["type"] = request.POST["type"]
     definition, problems = parse_definition(request.POST.get("definition", ""))
     if not problems:
-        problems = problems_of(definition, machine_type)
+        problems = problems_of(definition, config)
     context = {
         "problems": problems,
         "svg": graph_svg(definition) if definition is not None else None,
@@ -354,7 +358,7 @@ def save(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
     config = node_config(node)
     definition, problems = parse_definition(request.POST.get("definition", ""))
     if not problems:
-        problems = problems_of(definition, config["type"])
+        problems = problems_of(definition, config)
     try:
         version = int(request.POST.get("version", ""))
     except ValueError:

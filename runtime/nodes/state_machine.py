@@ -107,7 +107,7 @@ class StateMachine(Kind):
         size = len(json.dumps(definition, ensure_ascii=False))
         if size > MAX_DEFINITION_CHARS:
             return [("/definition", f"must be at most {MAX_DEFINITION_CHARS} characters")]
-        problems = asl_problems(definition)
+        problems = asl_problems(effective_definition(config))
         language = definition.get("QueryLanguage")
         if language is not None and language != config["query_language"]:
             problems.append(
@@ -341,6 +341,18 @@ class ExecutionRecord:
         }
 
 
+def effective_definition(config: dict[str, Any]) -> Any:
+    """The definition as it runs: the node's query language applies when the ASL names none."""
+    definition = config["definition"]
+    if (
+        isinstance(definition, dict)
+        and "QueryLanguage" not in definition
+        and config.get("query_language") == "JSONata"
+    ):
+        return {"QueryLanguage": "JSONata", **definition}
+    return definition
+
+
 def plain_event(event: dict[str, Any]) -> dict[str, Any]:
     """A history event with its timestamp as epoch seconds (JSON-able)."""
     stamp = event.get("timestamp")
@@ -369,7 +381,7 @@ class StateMachineNode(NodeRuntime):
         self.machine: AslMachine | None = None
         try:
             machine = AslMachine(
-                self.settings["definition"],
+                effective_definition(self.settings),
                 name=self.id,
                 state_machine_type=self.machine_type,
             )

@@ -584,3 +584,26 @@ async def test_a_headless_callback_is_stopped_with_a_cause_that_says_why() -> No
     record = await run_headless(spec, "flow", {}, wall_timeout=0.05)
     assert record.status == "ABORTED"
     assert "Not deployed" in (record.cause or "")
+
+
+async def test_the_node_query_language_applies_when_the_definition_names_none() -> None:
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Output": "{% $states.input.a + 1 %}", "End": True}},
+    }
+    async with run([machine(definition, query_language="JSONata")]) as (engine, _):
+        await engine.send("flow", {"a": 1})
+        await engine.settle()
+        assert only(engine).output == 2
+
+
+def test_a_jsonata_node_lints_its_definition_as_jsonata() -> None:
+    from runtime.nodes.state_machine import StateMachine
+
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Output": "{% $states.input %}", "End": True}},
+    }
+    config = {**StateMachine.defaults(), "definition": definition}
+    assert StateMachine.semantic_checks({**config, "query_language": "JSONata"}) == []
+    assert StateMachine.semantic_checks(config) != []
