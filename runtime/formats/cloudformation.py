@@ -841,8 +841,7 @@ def rest_request(
     if action == "PutEvents":
         bus = t.settings(target)["bus_name"]
         entry = {
-            "Source": f"flowyard.{api.id}",
-            "DetailType": f"{route['method']} {route['path']}",
+            **event_names(t, api, route),
             "Detail": "$util.escapeJavaScript($input.body)",
             "EventBusName": bus,
         }
@@ -989,8 +988,7 @@ def v2_integration(
     parameters: dict[str, Any] = {
         "SendMessage": {"QueueUrl": ref(target_logical), "MessageBody": "$request.body"},
         "PutEvents": {
-            "Source": f"flowyard.{api.id}",
-            "DetailType": f"{route['method']} {route['path']}",
+            **event_names(t, api, route),
             "Detail": "$request.body",
             "EventBusName": t.settings(target)["bus_name"] if target.kind == "event_bus" else "",
         },
@@ -1008,6 +1006,15 @@ def v2_integration(
         "RequestParameters": parameters,
         "PayloadFormatVersion": "1.0",
         "TimeoutInMillis": route_timeout(api),
+    }
+
+
+def event_names(t: Template, api: NodeSpec, route: dict[str, Any]) -> dict[str, str]:
+    """Source and DetailType as Flowyard's gateway sets them: stage variables, else defaults."""
+    variables = t.settings(api)["stage_variables"]
+    return {
+        "Source": variables.get("source") or f"flowyard.{api.id}",
+        "DetailType": variables.get("detail_type") or f"{route['method']} {route['path']}",
     }
 
 

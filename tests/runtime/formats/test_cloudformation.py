@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -162,3 +163,20 @@ def test_logical_ids_are_derived_from_node_ids_and_unique() -> None:
 
 def test_the_same_topology_gives_the_same_template() -> None:
     assert export(every_kind(), "cloudformation") == export(every_kind(), "cloudformation")
+
+
+def test_put_events_integrations_name_events_as_the_gateway_does() -> None:
+    document = every_kind_document()
+    rest = next(entry for entry in document["nodes"] if entry["id"] == "rest-api")
+    rest["config"]["stage_variables"] = {"source": "shop", "detail_type": "Order Placed"}
+    template, _ = build(load(document))
+    method = template["Resources"]["RestApiPostOrders"]["Properties"]["Integration"]
+    entry = json.loads(method["RequestTemplates"]["application/json"])["Entries"][0]
+    assert (entry["Source"], entry["DetailType"]) == ("shop", "Order Placed")
+    routes = resources_of(template, "AWS::ApiGatewayV2::Integration")
+    events = next(
+        r["Properties"]
+        for r in routes.values()
+        if r["Properties"].get("IntegrationSubtype") == "EventBridge-PutEvents"
+    )
+    assert events["RequestParameters"]["Source"] == "flowyard.http-api"
