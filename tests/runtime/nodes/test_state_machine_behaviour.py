@@ -607,3 +607,15 @@ def test_a_jsonata_node_lints_its_definition_as_jsonata() -> None:
     config = {**StateMachine.defaults(), "definition": definition}
     assert StateMachine.semantic_checks({**config, "query_language": "JSONata"}) == []
     assert StateMachine.semantic_checks(config) != []
+
+
+async def test_stopping_the_run_aborts_the_executions_still_running() -> None:
+    waiting = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 50, "End": True}}}
+    engine, _, _ = engine_for([machine(waiting)])
+    await engine.start()
+    await flow(engine).start_execution({}, name="late")
+    await engine.settle()
+    await engine.stop()
+    record = flow(engine).executions["late"]
+    assert (record.status, record.error) == ("ABORTED", "Flowyard.RunStopped")
+    assert flow(engine).running == 0
