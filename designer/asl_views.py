@@ -46,6 +46,9 @@ T = TypeVar("T")
 HEADLESS_KEPT = 20
 MAX_INPUT_BYTES = 262_144
 MAX_SHOWN_JSON = 6000
+# A Map over many items makes thousands of visits and events; the page shows the first ones.
+MAX_SHOWN_VISITS = 300
+MAX_SHOWN_EVENTS = 2000
 HEADLESS: dict[tuple[int, str], OrderedDict[str, dict[str, Any]]] = {}
 _headless_lock = threading.Lock()
 
@@ -499,6 +502,7 @@ def execution(request: HttpRequest, pk: int, node_id: str, name: str) -> HttpRes
     if found is None:
         raise Http404("No such execution here (executions are kept in memory while they are new).")
     definition = found.get("definition") or node_config(node)["definition"]
+    all_visits, rows = visits(found), history_rows(found)
     context = {
         "topology": topology,
         "node": node,
@@ -508,8 +512,11 @@ def execution(request: HttpRequest, pk: int, node_id: str, name: str) -> HttpRes
         "input_text": pretty(found.get("input")),
         "output_text": pretty(found.get("output")) if found["status"] == "SUCCEEDED" else "",
         "svg": graph_svg(definition, found.get("statuses") or {}),
-        "visits": visits(found),
-        "history": history_rows(found),
+        "visits": all_visits[:MAX_SHOWN_VISITS],
+        "visits_cut": max(0, len(all_visits) - MAX_SHOWN_VISITS),
+        "history": rows[:MAX_SHOWN_EVENTS],
+        "history_total": len(rows),
+        "history_cut": max(0, len(rows) - MAX_SHOWN_EVENTS),
         "can_edit": topology.can_edit(request.user),
         "urls": urls(topology, node_id),
         "callback_url": reverse("designer:asl-callback", args=[pk, node_id, name]),

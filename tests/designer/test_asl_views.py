@@ -405,3 +405,22 @@ def test_a_wrong_token_is_refused_with_a_message(alice: Any, running: Topology) 
     body = {"token": "nope", "outcome": "failure", "error": "E", "cause": "c"}
     response = client.post(url("asl-callback", running, "tok"), body, follow=True)
     assert "Not sent: TaskTimedOut" in response.content.decode()
+
+
+def test_a_big_map_shows_its_first_visits_and_events_and_says_how_many_more(alice: Any) -> None:
+    mapping = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+                "End": True,
+            }
+        },
+    }
+    document = make_document(nodes=[node(MACHINE, "state_machine", definition=mapping)])
+    topology = Topology.create_from_document(alice, document)
+    client = client_for(alice)
+    html = client.get(start(client, topology, list(range(1000)))).content.decode()
+    assert 'id="execution-status">SUCCEEDED' in html
+    assert "more state visits, not shown" in html and "more are not" in html
