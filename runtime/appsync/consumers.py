@@ -3,7 +3,7 @@
 ``ws/gw/<slug>/graphql``: ``connection_init`` carries the API key (``{"x-api-key": ...}``, or
 ``{"headers": {"x-api-key": ...}}``); then ``subscribe`` messages start subscriptions (queries and
 mutations run once and complete), ``complete`` ends one, ``ping`` gets ``pong``. Protocol errors
-close the socket with the protocol's codes; oversized frames close it with 1009. The designer's
+close the socket with the protocol's codes; oversized frames close it with 4009. The designer's
 session in the websocket scope is never read: the API key is the only credential.
 """
 
@@ -23,7 +23,9 @@ from runtime.gateway import registry
 PROTOCOL = "graphql-transport-ws"
 MAX_FRAME_BYTES = 64 * 1024
 MAX_SUBSCRIPTIONS_PER_SOCKET = 20
-CLOSE_TOO_BIG = 1009
+# 1009 belongs to the protocol layer: autobahn (daphne) lets an application close only with 1000
+# or 3000-4999, so an oversized message is closed with 4009 (daphne cuts frames > 1 MiB itself).
+CLOSE_TOO_BIG = 4009
 CLOSE_BAD_MESSAGE = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403

@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from runtime.appsync import api as appsync
 from runtime.appsync.schema import SchemaProblem
 from runtime.gateway import registry
-from runtime.gateway.views import not_running
+from runtime.gateway.views import keep_designer_cookies_out, not_running
 
 UNAUTHORIZED = {
     "errors": [
@@ -65,6 +65,7 @@ async def _execute(running: Any, node_id: str | None, data: dict[str, Any], key:
 @login_not_required
 @csrf_exempt
 async def graphql(request: HttpRequest, slug: str, node_id: str | None = None) -> HttpResponse:
+    keep_designer_cookies_out(request)
     if request.method != "POST":
         return JsonResponse({"message": "GraphQL requests are POSTed as JSON"}, status=405)
     data = _payload(request)

@@ -175,12 +175,46 @@ async def put_record(
     return GatewayResponse.json(200, {k: v for k, v in answer.items() if v is not None})
 
 
+def note_call(engine: EngineLike, api_id: str, target: str) -> None:
+    """Count a direct call (invoke, start execution) on the API node and its edge, like a send."""
+    api = engine.nodes.get(api_id)
+    if api is None:
+        return
+    stats = getattr(api, "stats", None)
+    if stats is not None:
+        stats.received += 1
+        stats.sent += 1
+    for link in getattr(api, "links", ()):
+        if link.target.id == target:
+            link.count += 1
+
+
+def _refused(error: Exception) -> GatewayResponse | None:
+    """A service's refusal (StartRefused and the like) as the AWS error body it would send."""
+    code = getattr(error, "code", None)
+    if not isinstance(code, str):
+        return None
+    return GatewayResponse.json(400, {"__type": code, "message": getattr(error, "message", "")})
+
+
 async def start_execution(
     engine: EngineLike, api_id: str, target: str, request: GatewayRequest, context: RequestContext
 ) -> GatewayResponse:
     body = parsed_body(request)
-    message = await deliver(engine, api_id, target, {} if body is None else body)
-    arn = engine.arn("states", f"execution:{target}:{message.id}")
+    node = engine.nodes.get(target)
+    start = getattr(node, "start_execution", None)
+    note_call(engine, api_id, target)
+    if start is None:
+        message = await deliver(engine, api_id, target, {} if body is None else body)
+        arn = engine.arn("states", f"execution:{target}:{message.id}")
+    else:
+        try:
+            arn = await start(body, source="api")
+        except Exception as error:  # noqa: BLE001 - StartRefused carries the AWS error code
+            refused = _refused(error)
+            if refused is None:
+                raise
+            return refused
     return GatewayResponse.json(200, {"executionArn": arn, "startDate": engine.clock.now()})
 
 
@@ -196,8 +230,28 @@ async def start_sync_execution(
             "(start_sync_execution); use StartExecution meanwhile",
         )
     body = parsed_body(request)
-    result = await run({} if body is None else body)
+    note_call(engine, api_id, target)
+    try:
+        result = await run({} if body is None else body)
+    except Exception as error:  # noqa: BLE001 - StartRefused carries the AWS error code
+        refused = _refused(error)
+        if refused is None:
+            raise
+        return refused
     return GatewayResponse.json(200, result)
+
+
+async def _invoke_function(engine: Any, api_id: str, target: str, event: dict[str, Any]) -> Any:
+    """One synchronous invocation of a function node with ``event``; its result body."""
+    hook = getattr(engine, "invoke_function", None)
+    if hook is not None:
+        return await hook(target, event)
+    from runtime.events import Message
+    from runtime.nodes.state_machine import invoke_function
+
+    node = engine.nodes[target]
+    message = Message.new(event, now=engine.clock.now(), node=api_id)
+    return await invoke_function(node, message)
 
 
 async def invoke(
@@ -210,17 +264,13 @@ async def invoke(
     payload_version: str = "1.0",
 ) -> GatewayResponse:
     node = engine.nodes.get(target)
-    if node is None:
-        raise IntegrationError("API_CONFIGURATION_ERROR", f"no node {target!r} in this topology")
-    call = getattr(node, "invoke", None)
-    if call is None:
-        raise IntegrationError(
-            "NOT_IMPLEMENTED", "this function node cannot be invoked synchronously (invoke)"
-        )
+    if node is None or getattr(node, "kind", "function") != "function":
+        raise IntegrationError("API_CONFIGURATION_ERROR", f"{target!r} is not a function node")
     v1 = payload_version == "1.0"
     event = event_v1(request, context) if v1 else event_v2(request, context)
+    note_call(engine, api_id, target)
     try:
-        result = await call(event)
+        result = await _invoke_function(engine, api_id, target, event)
     except IntegrationError:
         raise
     except Exception as error:  # noqa: BLE001 - a function error is a 502, as on AWS

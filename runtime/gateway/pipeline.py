@@ -183,8 +183,12 @@ class ApiGateway:
             domain=request.header("host", "localhost"),
         )
         started = self.engine.clock.now()
+        call = self._call(match.route, request, context)
         try:
-            response = await self._with_timeout(self._call(match.route, request, context))
+            if match.route.integration.get("action") in HAND_OFF_ACTIONS:
+                response = await call  # hands a message on and returns: no deadline task needed
+            else:
+                response = await self._with_timeout(call)
         except IntegrationError as error:
             response = GatewayResponse.gateway_error(error.response_type)
             status = None if error.response_type == "INTEGRATION_TIMEOUT" else 500
@@ -275,28 +279,35 @@ def _consume_result(task: asyncio.Future[Any]) -> None:
 # --- the gateways of running engines ------------------------------------------------------------
 _gateways: weakref.WeakKeyDictionary[Any, dict[str, ApiGateway]] = weakref.WeakKeyDictionary()
 
+# Integrations that hand a message on return at once; only these may run without a deadline task.
+HAND_OFF_ACTIONS = frozenset({"PutEvents", "SendMessage", "Publish", "PutRecord", "StartExecution"})
+
 
 def http_api_nodes(engine: Any) -> list[tuple[str, dict[str, Any]]]:
     """(node id, settings) of every http_api node of the engine's topology."""
     return [(node.id, node.settings()) for node in engine.spec.nodes if node.kind == "http_api"]
 
 
+def gateways(engine: Any) -> dict[str, ApiGateway]:
+    """Every API node's gateway, built once per engine and kept as long as the engine lives."""
+    found = _gateways.get(engine)
+    if found is None:
+        found = {nid: ApiGateway(engine, nid, s) for nid, s in http_api_nodes(engine)}
+        _gateways[engine] = found
+    return found
+
+
 def gateway_for(engine: Any, node_id: str) -> ApiGateway:
-    """The gateway of one API node, built on first use and kept as long as the engine lives."""
-    per_engine = _gateways.setdefault(engine, {})
-    gateway = per_engine.get(node_id)
-    if gateway is None:
-        settings = next(s for nid, s in http_api_nodes(engine) if nid == node_id)
-        gateway = per_engine[node_id] = ApiGateway(engine, node_id, settings)
-    return gateway
+    return gateways(engine)[node_id]
 
 
 def gateway_for_stage(engine: Any, stage: str, method: str, path: str) -> ApiGateway | None:
     """The API serving ``stage``; with several, the first whose routes match the request."""
-    found = [gateway_for(engine, nid) for nid, s in http_api_nodes(engine) if s["stage"] == stage]
-    for gateway in found:
-        if gateway.router.match(method, path) is not None:
-            return gateway
+    found = [gateway for gateway in gateways(engine).values() if gateway.stage == stage]
+    if len(found) > 1:
+        for gateway in found:
+            if gateway.router.match(method, path) is not None:
+                return gateway
     return found[0] if found else None
 
 
@@ -310,8 +321,8 @@ async def handle(engine: Any, stage: str, request: GatewayRequest) -> GatewayRes
     """Serve one request against a running engine: the whole gateway in one call."""
     gateway = gateway_for_stage(engine, stage, request.method, request.path)
     if gateway is None:
-        apis = http_api_nodes(engine)
-        rest = bool(apis) and all(s["api_type"] == "REST" for _, s in apis)
+        apis = list(gateways(engine).values())
+        rest = bool(apis) and all(api.api_type == "REST" for api in apis)
         return GatewayResponse.gateway_error(
             "MISSING_AUTHENTICATION_TOKEN" if rest else "RESOURCE_NOT_FOUND"
         )

@@ -52,10 +52,10 @@ def _topology_id(slug: str) -> int | None:
     return topology_model.objects.filter(slug=slug).values_list("pk", flat=True).first()
 
 
-async def topology_id(slug: str) -> int | None:
+async def topology_id(slug: str, *, fresh: bool = False) -> int | None:
     cached = _slugs.get(slug)
     now = time.monotonic()
-    if cached is not None and now - cached[0] < SLUG_TTL:
+    if cached is not None and now - cached[0] < SLUG_TTL and not fresh:
         return cached[1]
     found = await sync_to_async(_topology_id, thread_sensitive=True)(slug)
     _slugs[slug] = (now, found)
@@ -67,14 +67,17 @@ async def find(slug: str) -> Running | None:
     engine = _local.get(slug)
     if engine is not None:
         return Running(engine, _same_loop)
-    pk = await topology_id(slug)
-    if pk is None:
-        return None
     from runtime.supervisor import get_supervisor
 
     supervisor = get_supervisor()
-    run = supervisor.runs.get(pk)
-    if run is None or run.finished.is_set() or not supervisor.alive:
+    run = None
+    for fresh in (False, True):
+        # A cached id may belong to a deleted topology whose slug was reused: look again.
+        pk = await topology_id(slug, fresh=fresh)
+        run = supervisor.runs.get(pk) if pk is not None else None
+        if run is not None and not run.finished.is_set():
+            break
+    if pk is None or run is None or run.finished.is_set() or not supervisor.alive:
         return None
 
     async def on_supervisor_loop(coroutine: Coroutine[Any, Any, T]) -> T:

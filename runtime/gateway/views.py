@@ -39,6 +39,12 @@ def forwarded_headers(request: HttpRequest) -> dict[str, str]:
     return headers
 
 
+def keep_designer_cookies_out(request: HttpRequest) -> None:
+    """A malformed csrftoken cookie makes CsrfViewMiddleware issue a new one on the way out;
+    gateway answers never set designer cookies, so that renewal is switched off here."""
+    request.META["CSRF_COOKIE_NEEDS_UPDATE"] = False
+
+
 def to_django(response: GatewayResponse) -> HttpResponse:
     answer = HttpResponse(response.body, status=response.status)
     if "content-type" not in response.headers:
@@ -71,6 +77,7 @@ def gateway_request(request: HttpRequest, stage: str, rest: str) -> GatewayReque
 @login_not_required
 @csrf_exempt
 async def gateway(request: HttpRequest, slug: str, stage: str, rest: str = "") -> HttpResponse:
+    keep_designer_cookies_out(request)
     try:
         incoming = gateway_request(request, stage, rest)
     except RequestDataTooBig:

@@ -93,3 +93,6 @@ def make_engine() -> Any:
         return FakeEngine(load(api_document(routes, **config)))
 
     return build
+
+
+from tests.runtime.gateway.live import gateway_server  # noqa: E402, F401  (the live-server fixture)

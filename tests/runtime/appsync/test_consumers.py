@@ -71,11 +71,11 @@ async def test_subscribing_before_the_connection_is_acknowledged_is_unauthorized
     assert await socket.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
 
 
-async def test_an_oversized_frame_closes_the_socket_with_1009(
+async def test_an_oversized_frame_closes_the_socket_with_4009(
     socket: WebsocketCommunicator,
 ) -> None:
     await socket.send_to(text_data="x" * (MAX_FRAME_BYTES + 1))
-    assert await socket.receive_output(timeout=2) == {"type": "websocket.close", "code": 1009}
+    assert await socket.receive_output(timeout=2) == {"type": "websocket.close", "code": 4009}
 
 
 async def test_a_socket_without_the_subprotocol_is_refused() -> None:

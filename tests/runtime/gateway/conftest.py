@@ -60,8 +60,12 @@ class FakeEngine:
 
     def function(self, node_id: str, answer: Callable[[dict[str, Any]], Awaitable[Any]]) -> None:
         """Make a function node answer proxy invocations with ``answer(event)``."""
-        node = self.nodes[node_id]
-        node.invoke = answer  # type: ignore[assignment]
+        self.nodes[node_id].invoke = answer
+
+    async def invoke_function(self, node_id: str, event: dict[str, Any]) -> Any:
+        answer = self.nodes[node_id].invoke
+        assert answer is not None, f"{node_id} has no answer"
+        return await answer(event)
 
 
 def api_document(
@@ -119,3 +123,6 @@ def make_engine() -> Callable[..., FakeEngine]:
         return FakeEngine(load(api_document(routes, **config)))
 
     return build
+
+
+from tests.runtime.gateway.live import gateway_server  # noqa: E402, F401  (the live-server fixture)
