@@ -234,10 +234,17 @@ def visits(execution: dict[str, Any]) -> list[dict[str, Any]]:
 
 def shown_steps(first: str, steps: list[Any]) -> list[dict[str, Any]]:
     """Each step with its value, or marked unchanged when it left the data as it was."""
-    shown, before = [], _canonical(first)
+    shown, before, attempts = [], _canonical(first), 0
+    retried = sum(1 for step, _ in steps if step == "InputPath") > 1
     for step, value in steps:
         now = _canonical(value)
-        shown.append({"name": step, "value": pretty(value), "unchanged": now == before})
+        name = step
+        if step == "InputPath":
+            attempts += 1
+            # Each retry runs the state's input processing again.
+            name = f"InputPath (attempt {attempts})" if retried else step
+            before = _canonical(first)
+        shown.append({"name": name, "value": pretty(value), "unchanged": now == before})
         before = now
     return shown
 
