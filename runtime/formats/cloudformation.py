@@ -579,11 +579,14 @@ def write_state_machine(t: Template, node: NodeSpec) -> None:
     s = t.settings(node)
     logical = t.logical[node.id]
     role = t.role(logical)
+    definition, substitutions, originals = substitute_nodes(t, s["definition"])
     props: dict[str, Any] = {
         "StateMachineType": s["type"],
-        "Definition": s["definition"],
+        "Definition": definition,
         "RoleArn": get_att(role),
     }
+    if substitutions:
+        props["DefinitionSubstitutions"] = substitutions
     if s["log_level"] != "OFF":
         logs = t.claim(f"{logical}Logs")
         t.add(logs, "AWS::Logs::LogGroup", {"RetentionInDays": 14}, Metadata=part_of(node))
@@ -606,7 +609,11 @@ def write_state_machine(t: Template, node: NodeSpec) -> None:
     for edge in t.out[node.id]:
         t.grant_send(role, edge.target)
     consumed = {"definition", "type", "log_level"}
-    t.add(logical, "AWS::StepFunctions::StateMachine", props, Metadata=metadata(node, consumed))
+    entry = metadata(node, consumed)
+    if originals:
+        # What each placeholder stood for, so an import restores the definition exactly.
+        entry["Flowyard"]["substitutions"] = originals
+    t.add(logical, "AWS::StepFunctions::StateMachine", props, Metadata=entry)
     t.outputs[f"{logical}Arn"] = {"Description": f"{node.label} ARN", "Value": ref(logical)}
 
 
@@ -658,6 +665,74 @@ def write_graphql_api(t: Template, node: NodeSpec) -> None:
         "Description": f"{node.label} GraphQL URL",
         "Value": get_att(logical, "GraphQLUrl"),
     }
+
+
+# Task fields that name a node, with the kind named and how the template refers to it.
+NODE_FIELDS: dict[str, tuple[str, str]] = {
+    "Resource": ("function", "Arn"),
+    "FunctionName": ("function", "Arn"),
+    "QueueUrl": ("queue", "Url"),
+    "TopicArn": ("topic", "Arn"),
+    "StateMachineArn": ("state_machine", "Arn"),
+}
+_LAMBDA_ARN = re.compile(r"arn:aws[a-z-]*:lambda:[^:]*:[^:]*:function:([A-Za-z0-9_.\-]+)")
+
+
+def named_node(t: Template, field: str, text: str) -> str | None:
+    """The node a Task field names, by Flowyard's rules: an ARN, URL or plain id ending in it."""
+    kind, _ = NODE_FIELDS[field]
+    if field == "Resource":
+        match = _LAMBDA_ARN.fullmatch(text)
+        name = match.group(1) if match else None
+    else:
+        name = re.split(r"[:/]", text)[-1]
+    node = t.by_id.get(name) if name else None
+    return name if node is not None and node.kind == kind else None
+
+
+def substitute_nodes(t: Template, definition: Any) -> tuple[Any, dict[str, Any], dict[str, str]]:
+    """The definition with node references as ${placeholders}, their values, and originals.
+
+    A definition written for Flowyard names nodes with made-up ARNs; the deployed machine needs
+    the ARNs and URLs of the resources this template creates.
+    """
+    substitutions: dict[str, Any] = {}
+    originals: dict[str, str] = {}
+
+    def visit(value: Any) -> Any:
+        if isinstance(value, list):
+            return [visit(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        copy = {}
+        for key, item in value.items():
+            node_id = (
+                named_node(t, key, item) if key in NODE_FIELDS and isinstance(item, str) else None
+            )
+            if node_id is None:
+                copy[key] = visit(item)
+                continue
+            logical, attribute = t.logical[node_id], NODE_FIELDS[key][1]
+            name = f"{logical}{attribute}"
+            substitutions[name] = (
+                ref(logical)
+                if attribute == "Url"
+                or t.by_id[node_id].kind
+                in (
+                    "topic",
+                    "state_machine",
+                )
+                else get_att(logical)
+            )
+            placeholder = "${" + name + "}"
+            if originals.get(placeholder, item) != item:
+                copy[key] = item  # two spellings of one node: keep the second as written
+                continue
+            originals[placeholder] = item
+            copy[key] = placeholder
+        return copy
+
+    return visit(definition), substitutions, originals
 
 
 def write_log(t: Template, node: NodeSpec) -> None:

@@ -390,11 +390,23 @@ def read_state_machine(reader: Reader, logical: str, resource: dict[str, Any]) -
     props = reader.props(logical)
     config = copy_props(props, {"StateMachineType": "type"})
     definition = props.get("Definition", as_object(props.get("DefinitionString")))
+    originals = flowyard_of(resource).get("substitutions")
     if definition is not None:
-        config["definition"] = definition
+        config["definition"] = restore(definition, originals if isinstance(originals, dict) else {})
     logging = props.get("LoggingConfiguration")
     config["log_level"] = logging.get("Level", "OFF") if isinstance(logging, dict) else "OFF"
     return config
+
+
+def restore(value: Any, originals: dict[str, Any]) -> Any:
+    """A definition with export's ${placeholders} put back to the text they replaced."""
+    if isinstance(value, str):
+        return originals.get(value, value)
+    if isinstance(value, list):
+        return [restore(item, originals) for item in value]
+    if isinstance(value, dict):
+        return {key: restore(item, originals) for key, item in value.items()}
+    return value
 
 
 def read_http_api(reader: Reader, logical: str, resource: dict[str, Any]) -> dict[str, Any]:

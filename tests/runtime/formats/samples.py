@@ -16,6 +16,28 @@ def demo() -> TopologySpec:
     return load(demo_document())
 
 
+WORKFLOW = {
+    "StartAt": "Work",
+    "States": {
+        "Work": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "worker", "Payload.$": "$"},
+            "Next": "Enqueue",
+        },
+        "Enqueue": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage",
+            "Parameters": {
+                "QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
+                "MessageBody.$": "$",
+            },
+            "End": True,
+        },
+    },
+}
+
+
 def every_kind_document() -> dict[str, Any]:
     nodes = [
         node("clicks", "producer", label=HOSTILE, x=0, y=0, mode="load", rate=5.0),
@@ -126,7 +148,7 @@ def every_kind_document() -> dict[str, Any]:
         ),
         node("java-worker", "function", x=800, y=100, runtime="java21"),
         node("node-worker", "function", x=800, y=200, runtime="nodejs22.x"),
-        node("workflow", "state_machine", x=800, y=300, log_level="ALL"),
+        node("workflow", "state_machine", x=800, y=300, log_level="ALL", definition=WORKFLOW),
         node("express", "state_machine", x=800, y=400, type="EXPRESS"),
         node("hook", "webhook", x=1000, y=0, url="https://hooks.example.com/x"),
         node("mail", "email", x=1000, y=100, to=["a@example.com", "b@example.com"]),

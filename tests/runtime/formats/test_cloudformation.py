@@ -140,10 +140,19 @@ def test_graphql_apis_become_appsync_apis_with_their_schema() -> None:
     assert any("graphql-oidc: mutation targets" in warning for warning in warnings)
 
 
-def test_state_machines_carry_their_asl() -> None:
+def test_state_machines_carry_their_asl_with_the_nodes_they_call_substituted() -> None:
     template, _ = build(demo())
     machine = template["Resources"]["PaymentWorkflow"]["Properties"]
     assert machine["Definition"]["StartAt"] == "ChargeCard"
+    assert machine["Definition"]["States"]["ChargeCard"]["Resource"] == "${ChargeCardArn}"
+    assert machine["DefinitionSubstitutions"] == {
+        "ChargeCardArn": {"Fn::GetAtt": ["ChargeCard", "Arn"]}
+    }
+    workflow = build(every_kind())[0]["Resources"]["Workflow"]["Properties"]
+    states = workflow["Definition"]["States"]
+    assert states["Work"]["Parameters"] == {"FunctionName": "${WorkerArn}", "Payload.$": "$"}
+    assert states["Enqueue"]["Parameters"]["QueueUrl"] == "${JobsUrl}"
+    assert workflow["DefinitionSubstitutions"]["JobsUrl"] == {"Ref": "Jobs"}
 
 
 def test_logical_ids_are_derived_from_node_ids_and_unique() -> None:
