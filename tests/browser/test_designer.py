@@ -441,3 +441,57 @@ def test_a_topic_subscription_s_filter_policy_is_set_from_the_keyboard(
         "filter_policy": {"detail": {"channel": ["email"]}},
         "filter_policy_scope": "MessageBody",
     }
+
+
+def test_a_node_dropped_outside_the_canvas_goes_back(
+    page: Page, asgi_live_server: str, alice: Any
+) -> None:
+    topology = open_editor(page, asgi_live_server, alice, make_document(nodes=[node("q", "queue")]))
+    queue = canvas_node(page, "q")
+    before = queue.get_attribute("transform")
+
+    page.mouse.move(*centre(queue.locator(".node-body")))
+    page.mouse.down()
+    palette = page.locator("[data-palette-kind=producer]")
+    page.mouse.move(*centre(palette), steps=8)
+    page.mouse.up()
+
+    expect(page.locator("#notice")).to_have_text(
+        "Dropped outside the canvas: the node went back to where it was."
+    )
+    expect(queue).to_have_attribute("transform", before or "")
+    expect(page.get_by_role("button", name="Undo (Ctrl+Z)")).to_be_disabled()
+    assert topology.version == 1
+
+
+def test_every_editor_control_has_an_accessible_name(
+    page: Page, asgi_live_server: str, alice: Any
+) -> None:
+    open_editor(page, asgi_live_server, alice, demo_document())
+    canvas_node(page, "new-orders").click()
+    expect(page.locator("#insp-event_pattern")).to_be_visible()
+
+    unnamed = page.evaluate(
+        """() => {
+            const scope = ".palette, .canvas-wrap, .side, .editor-toolbar [data-action], "
+                + "#node-search, #snap";
+            const controls = [...document.querySelectorAll(scope)].flatMap((root) =>
+                [root, ...root.querySelectorAll(
+                    "button, input:not([type=hidden]), select, textarea, a[href], "
+                    + "[tabindex], [role=button]")]);
+            const named = (el) => (el.getAttribute("aria-label") || "").trim()
+                || (el.labels && [...el.labels].some((l) => l.textContent.trim()))
+                || (el.getAttribute("aria-labelledby") || "").trim()
+                || (el.matches("button, a, summary") && el.textContent.trim());
+            return [...new Set(controls)]
+                .filter((el) => el.matches("button, input, select, textarea, a[href], "
+                    + "[tabindex], [role=button]"))
+                .filter((el) => !named(el)).map((el) => el.outerHTML.slice(0, 120));
+        }"""
+    )
+    assert unnamed == []
+    # The canvas hooks DESIGN.md promises.
+    expect(page.locator("svg[data-canvas]")).to_have_count(1)
+    expect(page.locator("g.node[data-node-id][data-kind]")).to_have_count(21)
+    expect(page.locator(".edge[data-edge-id][data-source][data-target]")).to_have_count(18)
+    expect(page.locator("g.node [data-port=in]")).to_have_count(21)
