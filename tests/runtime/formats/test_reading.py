@@ -49,7 +49,9 @@ def test_written_yaml_has_no_anchors_and_keeps_multiline_text_readable() -> None
 
 
 def test_deep_yaml_is_refused_while_reading_with_its_place() -> None:
-    with pytest.raises(FormatError, match=r"nesting is deeper than 32 levels, at line 1, column 33"):
+    with pytest.raises(
+        FormatError, match=r"nesting is deeper than 32 levels, at line 1, column 33"
+    ):
         decode_yaml("[" * 40)
     with pytest.raises(FormatError, match=r"nesting .*at line 1, column \d+"):
         decode_yaml("[" * 100_000)
