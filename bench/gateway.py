@@ -6,6 +6,10 @@ Starts daphne on 127.0.0.1 with a throwaway SQLite database, deploys a topology 
 designer like a person would, then measures requests/s and p50/p99 latency at 1, 10 and 50
 concurrent clients (median of the rounds), and the token bucket's accuracy: the rate it lets
 through over 10 s, on the virtual clock and over HTTP, against the configured rate.
+
+Two mounts are measured: the Django views (``config.urls``, through the middleware stack) and
+the plain ASGI gateway mounted in front of Django (``runtime.gateway.asgi.with_gateway``, served
+here as ``bench.gateway:application``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 CONCURRENCY = (1, 10, 50)
+MOUNTS = {"django views": "config.asgi:application", "plain ASGI": "bench.gateway:application"}
+
+
+def __getattr__(name: str) -> object:
+    # daphne imports ``bench.gateway:application``: the studio with the gateway mounted in front.
+    if name == "application":
+        from config.asgi import application as studio
+        from runtime.gateway.asgi import with_gateway
+
+        return with_gateway(studio)
+    raise AttributeError(name)
+
+
 BUCKET_RATE, BUCKET_BURST, BUCKET_SECONDS = 10.0, 2, 10.0  # low enough for a busy machine
 
 
@@ -92,10 +109,10 @@ def prepare_database(path: Path) -> tuple[str, int]:
     return client.cookies["sessionid"].value, topology.pk
 
 
-def start_server(port: int) -> subprocess.Popen[bytes]:
+def start_server(port: int, app: str) -> subprocess.Popen[bytes]:
     daphne = Path(sys.executable).with_name("daphne")
     process = subprocess.Popen(
-        [str(daphne), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        [str(daphne), "-b", "127.0.0.1", "-p", str(port), app],
         cwd=ROOT,
         env={**os.environ},
         stdout=subprocess.DEVNULL,
@@ -184,53 +201,64 @@ def virtual_bucket_rate() -> float:
 
     bucket = TokenBucket(BUCKET_RATE, BUCKET_BURST, 0.0)
     attempts = int(BUCKET_SECONDS * 100)
-    allowed = sum(bucket.take(i / 100) for i in range(attempts))
+    allowed = sum(bucket.take(i / 100) for i in range(attempts + 1))  # t = 0 .. 10 s inclusive
     return (allowed - BUCKET_BURST) / BUCKET_SECONDS
 
 
+def measure(app: str, session: str, topology_id: int, options: argparse.Namespace) -> None:
+    port = free_port()
+    server = start_server(port, app)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deploy(base, session, topology_id)
+        url = f"{base}/gw/gateway-bench/prod/orders"
+        asyncio.run(load(url, 10, 200, 5))  # warm-up
+        print(f"{'clients':>8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'200s':>6}")
+        for clients in CONCURRENCY:
+            rounds = [
+                asyncio.run(load(url, clients, options.requests, options.seconds))
+                for _ in range(options.rounds)
+            ]
+            median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+            print(
+                f"{clients:>8} {median['rps']:>9.0f} {median['p50']:>8.2f} "
+                f"{median['p99']:>8.2f} {median['ok']:>6.0%}"
+            )
+        limited = f"{base}/gw/gateway-bench/limited/orders"
+        report_bucket("over HTTP", asyncio.run(throttled_rate(limited, BUCKET_SECONDS)))
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def report_bucket(name: str, rate: float) -> None:
+    error = abs(rate - BUCKET_RATE) / BUCKET_RATE
+    verdict = "ok" if error <= 0.05 else "OFF"
+    print(
+        f"token bucket ({name}): configured {BUCKET_RATE:g}/s burst {BUCKET_BURST}, "
+        f"allowed {rate:.2f}/s over {BUCKET_SECONDS:g} s ({error:.1%} off) {verdict}"
+    )
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=1500, help="per round, at most")
     parser.add_argument("--seconds", type=float, default=5.0, help="per round, at most")
+    parser.add_argument("--mount", choices=[*MOUNTS, "both"], default="both")
     options = parser.parse_args()
+    print(
+        f"POST /orders → PutEvents over HTTP (daphne, loopback); median of {options.rounds} "
+        f"rounds of ≤{options.requests} requests / ≤{options.seconds:g} s; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    report_bucket("virtual clock", virtual_bucket_rate())
     with tempfile.TemporaryDirectory() as folder:
         session, topology_id = prepare_database(Path(folder) / "bench.sqlite3")
-        port = free_port()
-        server = start_server(port)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deploy(base, session, topology_id)
-            slug = "gateway-bench"
-            url = f"{base}/gw/{slug}/prod/orders"
-            asyncio.run(load(url, 10, 200, 5))  # warm-up
-            print(
-                f"POST /orders → PutEvents over HTTP (daphne, loopback), median of "
-                f"{options.rounds} rounds of ≤{options.requests} requests / ≤{options.seconds:g} s"
-            )
-            print(f"{'clients':>8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'200s':>6}")
-            for clients in CONCURRENCY:
-                rounds = [
-                    asyncio.run(load(url, clients, options.requests, options.seconds))
-                    for _ in range(options.rounds)
-                ]
-                median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
-                print(
-                    f"{clients:>8} {median['rps']:>9.0f} {median['p50']:>8.2f} "
-                    f"{median['p99']:>8.2f} {median['ok']:>6.0%}"
-                )
-            virtual = virtual_bucket_rate()
-            live = asyncio.run(throttled_rate(f"{base}/gw/{slug}/limited/orders", BUCKET_SECONDS))
-            for name, rate in (("virtual clock", virtual), ("over HTTP", live)):
-                error = abs(rate - BUCKET_RATE) / BUCKET_RATE
-                verdict = "ok" if error <= 0.05 else "OFF"
-                print(
-                    f"token bucket ({name}): configured {BUCKET_RATE:g}/s burst {BUCKET_BURST}, "
-                    f"allowed {rate:.2f}/s over {BUCKET_SECONDS:g} s ({error:.1%} off) {verdict}"
-                )
-        finally:
-            server.terminate()
-            server.wait(10)
+        for name, app in MOUNTS.items():
+            if options.mount in (name, "both"):
+                print(f"-- {name} ({app})")
+                measure(app, session, topology_id, options)
 
 
 if __name__ == "__main__":
