@@ -211,6 +211,12 @@ export class Canvas {
     if (group.dataset.target !== edge.target) group.dataset.target = edge.target;
     const name = `Connection from ${source?.label ?? edge.source} to ${target?.label ?? edge.target}${edge.label ? ` (${edge.label})` : ""}`;
     if (group.getAttribute("aria-label") !== name) group.setAttribute("aria-label", name);
+    const caption = edgeCaption(edge, source);
+    if (caption || group.parts.caption) {
+      if (!group.parts.caption) group.parts.caption = svgEl("text", { class: "edge-caption", "text-anchor": "middle" }, group);
+      if (group.parts.caption.textContent !== caption) group.parts.caption.textContent = caption;
+      group.pathKey = null; // re-place the caption
+    }
     this.pathEdge(group, source, target);
   }
 
@@ -223,6 +229,10 @@ export class Canvas {
     group.parts.hit.setAttribute("d", d);
     group.parts.line.setAttribute("d", d);
     if (group.parts.badge) this.placeEdgeBadge(group, source, target);
+    if (group.parts.caption) {
+      group.parts.caption.setAttribute("x", (source.x + NODE_W + target.x) / 2);
+      group.parts.caption.setAttribute("y", (source.y + target.y) / 2 + NODE_H / 2 - 6);
+    }
   }
 
   placeEdgeBadge(group, source, target) {
@@ -509,6 +519,16 @@ export class Canvas {
     const { line, x0, y0 } = this.gesture;
     line.setAttribute("d", edgePath(x0, y0, point.x, point.y));
   }
+}
+
+// A short text on the wire: its label, or what its config does (a subscription filter, an input
+// transformer), so configured connections stand out.
+function edgeCaption(edge, source) {
+  if (edge.label) return clip(edge.label, 24);
+  const config = edge.config || {};
+  if (source?.kind === "topic" && config.filter_policy) return "filter policy";
+  if (source?.kind === "rule" && config.input_mode && config.input_mode !== "matched_event") return `input: ${config.input_mode.replace(/_/g, " ")}`;
+  return "";
 }
 
 export function edgePath(x1, y1, x2, y2) {
