@@ -123,3 +123,23 @@ def test_graphql_over_http_needs_the_api_key(shop: Deployed) -> None:
     answer = httpx.post(f"{shop.gateway}/graphql", json={"query": "{ post(id: 1) { id } }"})
     assert answer.status_code == 401
     assert answer.json()["errors"][0]["errorType"] == "UnauthorizedException"
+
+
+def test_route_changes_are_invisible_until_the_topology_is_redeployed(shop: Deployed) -> None:
+    topology = shop.topology
+    topology.refresh_from_db()
+    document = topology.document
+    api = next(node for node in document["nodes"] if node["id"] == "shop-api")
+    api["config"]["routes"].append(
+        {
+            "method": "GET",
+            "path": "/new",
+            "integration": {"action": "PutEvents", "target": "shop-bus"},
+        }
+    )
+    topology.save_document(document, base_version=topology.version, author=topology.owner)
+    before = httpx.get(f"{shop.gateway}/prod/new", timeout=30)
+    run_command(shop.base_url, shop.session, topology, "redeploy")
+    after = httpx.get(f"{shop.gateway}/prod/new", timeout=30)
+    assert before.status_code == 403  # the running deployment does not have the route yet
+    assert after.status_code == 200
