@@ -495,3 +495,21 @@ def test_every_editor_control_has_an_accessible_name(
     expect(page.locator("g.node[data-node-id][data-kind]")).to_have_count(21)
     expect(page.locator(".edge[data-edge-id][data-source][data-target]")).to_have_count(18)
     expect(page.locator("g.node [data-port=in]")).to_have_count(21)
+
+
+def test_edits_that_could_not_be_saved_survive_a_reload(
+    page: Page, asgi_live_server: str, alice: Any
+) -> None:
+    topology = open_editor(page, asgi_live_server, alice, empty())
+    page.route("**/document/", lambda route: route.abort())
+
+    page.locator("[data-palette-kind=stream]").dblclick()
+    expect(page.locator("#offline")).to_be_visible(timeout=10_000)
+    page.unroute("**/document/")
+    page.reload()
+
+    expect(page.locator(f"{CANVAS}[data-ready=true]")).to_be_attached()
+    expect(canvas_node(page, "stream-1")).to_be_visible()
+    expect(page.locator("#notice")).to_contain_text("Recovered the unsaved edits")
+    saved(page)
+    assert [n["id"] for n in stored(topology)["nodes"]] == ["stream-1"]
