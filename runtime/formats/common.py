@@ -11,8 +11,9 @@ from typing import Any
 from runtime.nodes import KINDS
 from runtime.spec import EdgeSpec, NodeSpec, TopologySpec
 
-NODE_WIDTH = 160
-NODE_HEIGHT = 56
+# The editor canvas draws nodes this size (static/designer/canvas.js NODE_W, NODE_H).
+NODE_WIDTH = 168
+NODE_HEIGHT = 52
 MARGIN = 40
 MAX_EDGE_LABEL = 60
 

@@ -158,16 +158,16 @@ def _node(parent: ET.Element, node_id: str, kind: str, label: str, where: Box) -
     icon = ET.SubElement(
         group,
         "text",
-        {"x": "20", "y": "35", "text-anchor": "middle", "font-size": "20", "fill": stroke},
+        {"x": "20", "y": "33", "text-anchor": "middle", "font-size": "20", "fill": stroke},
     )
     icon.text = KINDS[kind].icon
     name = ET.SubElement(
         group,
         "text",
-        {"x": "40", "y": "26", "font-size": "13", "font-weight": "600", "fill": "#111827"},
+        {"x": "40", "y": "23", "font-size": "13", "font-weight": "600", "fill": "#111827"},
     )
     name.text = one_line(label, LABEL_CHARS)
     caption = ET.SubElement(
-        group, "text", {"x": "40", "y": "43", "font-size": "11", "fill": "#4b5563"}
+        group, "text", {"x": "40", "y": "40", "font-size": "11", "fill": "#4b5563"}
     )
     caption.text = one_line(KINDS[kind].label, (NODE_WIDTH - 48) // 6)

@@ -13,7 +13,7 @@ from tests.browser.test_login import login_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DEMO_SIZE = (1440, 816)  # the demo's SVG: its nodes' extent plus a 40 px margin
+DEMO_SIZE = (1448, 812)  # the demo's SVG: its nodes' extent plus a 40 px margin
 
 
 def png_size(data: bytes) -> tuple[int, int]:

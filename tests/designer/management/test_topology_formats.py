@@ -62,7 +62,7 @@ def test_png_needs_a_file_and_a_rasteriser(
         target = tmp_path / "demo.png"
         run("export", demo.slug, "--format", "png", "--scale", "2", "-o", str(target))
         width, _height = struct.unpack(">II", target.read_bytes()[16:24])
-        assert width == pytest.approx(2 * 1440, abs=4)
+        assert width == pytest.approx(2 * 1448, abs=4)
     monkeypatch.setattr(png, "available", lambda: None)
     with pytest.raises(CommandError, match="no PNG rasteriser is installed"):
         run("export", demo.slug, "--format", "png", "-o", str(tmp_path / "x.png"))
