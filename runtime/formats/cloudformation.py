@@ -744,6 +744,11 @@ def write_log(t: Template, node: NodeSpec) -> None:
 # --- API Gateway -----------------------------------------------------------------------------
 
 
+# Settings the API's stage carries; routes, timeouts and schemas stay in the metadata.
+STAGE_FIELDS = ("stage", "throttle_rate", "throttle_burst", "stage_variables")
+CORS_FIELDS = ("cors_allow_origins", "cors_allow_methods", "cors_allow_headers")
+
+
 def write_http_api(t: Template, node: NodeSpec) -> None:
     s = t.settings(node)
     logical = t.logical[node.id]
@@ -786,7 +791,7 @@ def write_rest_api(t: Template, node: NodeSpec, logical: str, s: dict[str, Any])
         t.add(method, "AWS::ApiGateway::Method", props, Metadata=part_of(node))
         methods.append(method)
     if not methods:
-        return
+        return  # no stage without methods: its settings stay in the metadata
     deployment = t.claim(f"{logical}Deployment")
     t.resources[deployment] = {
         "Type": "AWS::ApiGateway::Deployment",
@@ -811,7 +816,8 @@ def write_rest_api(t: Template, node: NodeSpec, logical: str, s: dict[str, Any])
         stage_props["Variables"] = s["stage_variables"]
     stage = t.claim(f"{logical}Stage")
     t.add(stage, "AWS::ApiGateway::Stage", stage_props, Metadata=part_of(node))
-    write_usage_plan(t, node, logical, stage, s)
+    consumed = {"api_type", *STAGE_FIELDS} | write_usage_plan(t, node, logical, stage, s)
+    t.resources[logical]["Metadata"] = metadata(node, consumed)
     t.outputs[f"{logical}Endpoint"] = {
         "Description": f"{node.label} endpoint",
         "Value": sub(
@@ -950,14 +956,20 @@ def rest_request(
     return "states", f"action/{action}", sub(body), {"Content-Type": AMZ_JSON}
 
 
-def write_usage_plan(t: Template, node: NodeSpec, api: str, stage: str, s: dict[str, Any]) -> None:
+def write_usage_plan(
+    t: Template, node: NodeSpec, api: str, stage: str, s: dict[str, Any]
+) -> set[str]:
+    """The usage plan and keys of a REST API; returns the settings they carry."""
     if not s["api_keys"]:
-        return
+        return set()
+    consumed = {"api_keys"}
     plan: dict[str, Any] = {"ApiStages": [{"ApiId": ref(api), "Stage": ref(stage)}]}
-    if s["usage_plan_rate"]:
+    if s["usage_plan_rate"] or s["usage_plan_burst"]:
         plan["Throttle"] = {"RateLimit": s["usage_plan_rate"], "BurstLimit": s["usage_plan_burst"]}
+        consumed |= {"usage_plan_rate", "usage_plan_burst"}
     if s["quota_limit"]:
         plan["Quota"] = {"Limit": s["quota_limit"], "Period": s["quota_period"]}
+        consumed |= {"quota_limit", "quota_period"}
     plan_logical = t.claim(f"{api}UsagePlan")
     t.add(plan_logical, "AWS::ApiGateway::UsagePlan", plan, Metadata=part_of(node))
     for index, value in enumerate(s["api_keys"], start=1):
@@ -974,6 +986,7 @@ def write_usage_plan(t: Template, node: NodeSpec, api: str, stage: str, s: dict[
             {"KeyId": ref(key), "KeyType": "API_KEY", "UsagePlanId": ref(plan_logical)},
             Metadata=part_of(node),
         )
+    return consumed
 
 
 V2_SUBTYPES = {
@@ -994,7 +1007,8 @@ def write_http_v2_api(t: Template, node: NodeSpec, logical: str, s: dict[str, An
     }
     if any(cors.values()):
         props["CorsConfiguration"] = {key: value for key, value in cors.items() if value}
-    t.add(logical, "AWS::ApiGatewayV2::Api", props, Metadata=metadata(node, {"api_type"}))
+    consumed = {"api_type", *STAGE_FIELDS, *CORS_FIELDS}
+    t.add(logical, "AWS::ApiGatewayV2::Api", props, Metadata=metadata(node, consumed))
     role = t.role(logical)
     for route in s["routes"]:
         target = integration_target(t, route)

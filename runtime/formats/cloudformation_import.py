@@ -410,9 +410,67 @@ def restore(value: Any, originals: dict[str, Any]) -> Any:
 
 
 def read_http_api(reader: Reader, logical: str, resource: dict[str, Any]) -> dict[str, Any]:
-    # Routes, stage and keys come from the metadata: the resources are derived from them.
-    rest = resource.get("Type") == "AWS::ApiGateway::RestApi"
-    return {"api_type": "REST" if rest else "HTTP"}
+    # Routes come from the metadata: the methods and integrations are derived from them.
+    if resource.get("Type") == "AWS::ApiGateway::RestApi":
+        return {"api_type": "REST", **read_rest_stage(reader, logical)}
+    config: dict[str, Any] = {"api_type": "HTTP"}
+    cors = reader.props(logical).get("CorsConfiguration")
+    cors = cors if isinstance(cors, dict) else {}
+    for prop, field in CORS_PROPS.items():
+        config[field] = cors.get(prop, [])
+    for _name, props in reader.of_type("AWS::ApiGatewayV2::Stage"):
+        if referenced(props.get("ApiId")) != logical:
+            continue
+        config.update(
+            copy_props(props, {"StageName": "stage", "StageVariables": "stage_variables"})
+        )
+        settings = props.get("DefaultRouteSettings")
+        if isinstance(settings, dict):
+            config.update(copy_props(settings, THROTTLE_PROPS))
+    return config
+
+
+CORS_PROPS = {
+    "AllowOrigins": "cors_allow_origins",
+    "AllowMethods": "cors_allow_methods",
+    "AllowHeaders": "cors_allow_headers",
+}
+THROTTLE_PROPS = {"ThrottlingRateLimit": "throttle_rate", "ThrottlingBurstLimit": "throttle_burst"}
+
+
+def read_rest_stage(reader: Reader, logical: str) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for name, props in reader.of_type("AWS::ApiGateway::Stage"):
+        if referenced(props.get("RestApiId")) != logical:
+            continue
+        config.update(copy_props(props, {"StageName": "stage", "Variables": "stage_variables"}))
+        config.setdefault("stage_variables", {})
+        settings = [s for s in as_list(props.get("MethodSettings")) if isinstance(s, dict)]
+        if settings:
+            config.update(copy_props(settings[0], THROTTLE_PROPS))
+        config.update(read_usage_plan(reader, logical, name))
+    return config
+
+
+def read_usage_plan(reader: Reader, api: str, stage: str) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for plan, props in reader.of_type("AWS::ApiGateway::UsagePlan"):
+        stages = [s for s in as_list(props.get("ApiStages")) if isinstance(s, dict)]
+        if not any(referenced(s.get("ApiId")) == api for s in stages):
+            continue
+        throttle, quota = props.get("Throttle"), props.get("Quota")
+        if isinstance(throttle, dict):
+            names = {"RateLimit": "usage_plan_rate", "BurstLimit": "usage_plan_burst"}
+            config.update(copy_props(throttle, names))
+        if isinstance(quota, dict):
+            config.update(copy_props(quota, {"Limit": "quota_limit", "Period": "quota_period"}))
+        config["api_keys"] = [
+            reader.props(key).get("Value")
+            for _name, link in reader.of_type("AWS::ApiGateway::UsagePlanKey")
+            if referenced(link.get("UsagePlanId")) == plan
+            and (key := referenced(link.get("KeyId"))) in reader.resources
+        ]
+    return config
 
 
 def read_graphql_api(reader: Reader, logical: str, resource: dict[str, Any]) -> dict[str, Any]:

@@ -60,6 +60,24 @@ def test_an_edited_property_imports_as_edited() -> None:
     assert spec.node("new-orders").settings()["event_pattern"] == {"source": ["shop"]}
 
 
+def test_edited_api_stages_usage_plans_and_cors_import_as_edited() -> None:
+    template, _ = build(every_kind())
+    resources = template["Resources"]
+    resources["RestApiStage"]["Properties"]["StageName"] = "v2"
+    resources["RestApiUsagePlan"]["Properties"]["Quota"]["Limit"] = 50
+    resources["RestApiApiKey1"]["Properties"]["Value"] = "another-key-0123456789"
+    resources["HttpApiStage"]["Properties"]["DefaultRouteSettings"]["ThrottlingBurstLimit"] = 7
+    resources["HttpApi"]["Properties"]["CorsConfiguration"]["AllowOrigins"] = ["*"]
+    spec = load(to_document(template)[0])
+    rest, http = spec.node("rest-api").settings(), spec.node("http-api").settings()
+    assert (rest["stage"], rest["quota_limit"], rest["api_keys"]) == (
+        "v2",
+        50,
+        ["another-key-0123456789"],
+    )
+    assert (http["throttle_burst"], http["cors_allow_origins"]) == (7, ["*"])
+
+
 def test_unsupported_resources_are_each_named_and_refused() -> None:
     template, _ = build(demo())
     template["Resources"]["Bucket"] = {"Type": "AWS::S3::Bucket"}
