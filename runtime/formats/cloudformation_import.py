@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from runtime.formats.cloudformation import DEFAULT_BUS_ARN, KAFKA_POSITIONS
@@ -524,9 +525,9 @@ def read_edges(reader: Reader) -> list[dict[str, Any]]:
     wired = bool(edges)
     read_subscriptions(reader, edges, derive=not wired)
     read_rule_targets(reader, edges, derive=not wired)
+    read_event_sources(reader, edges, derive=not wired)
     if not wired:
         derive_bus_edges(reader, edges)
-        derive_event_sources(reader, edges)
     return [finish_edge(reader, edge) for edge in edges.values()]
 
 
@@ -607,21 +608,64 @@ def derive_bus_edges(reader: Reader, edges: dict[str, dict[str, Any]]) -> None:
             add_edge(edges, bus, rule)
 
 
-def derive_event_sources(reader: Reader, edges: dict[str, dict[str, Any]]) -> None:
-    for _name, props in reader.of_type("AWS::Lambda::EventSourceMapping"):
-        source = reader.target(props.get("EventSourceArn"))
-        function = reader.target(props.get("FunctionName"))
-        if not (source and function):
+def read_event_sources(reader: Reader, edges: dict[str, dict[str, Any]], *, derive: bool) -> None:
+    """Stream and Kafka consumer settings from event source mappings (functions' own batch
+    settings stay in the metadata: the mapping clamps them to what each source allows)."""
+    for name, props in reader.of_type("AWS::Lambda::EventSourceMapping"):
+        entry = flowyard_of(reader.resources[name])
+        edge = edges.get(entry.get("edge")) if isinstance(entry.get("edge"), str) else None
+        source_arn = props.get("EventSourceArn")
+        consumer = referenced(source_arn)
+        fan_out = reader.resources.get(consumer, {}).get("Type") == "AWS::Kinesis::StreamConsumer"
+        if fan_out:
+            source_arn = reader.props(consumer).get("StreamARN")
+        if edge is None and derive:
+            source, function = reader.target(source_arn), reader.target(props.get("FunctionName"))
+            edge = add_edge(edges, source, function) if source and function else None
+        if edge is None or edge.get("source") not in reader.nodes:
             continue
-        edge = add_edge(edges, source, function)
-        kind = reader.nodes[source]["kind"]
-        if kind == "stream" and "StartingPosition" in props:
-            edge["config"]["starting_position"] = props["StartingPosition"]
-        if kind in ("stream", "kafka_topic") and "BatchSize" in props:
-            edge["config"]["batch_size"] = integer(props["BatchSize"])
-        if kind == "kafka_topic" and props.get("StartingPosition") in KAFKA_POSITIONS.values():
-            reverse = {value: key for key, value in KAFKA_POSITIONS.items()}
-            edge["config"]["auto_offset_reset"] = reverse[props["StartingPosition"]]
+        kind = reader.nodes[edge["source"]]["kind"]
+        if kind == "stream":
+            edge["config"].update(stream_source_config(props, edge["config"], fan_out))
+        elif kind == "kafka_topic":
+            edge["config"].update(kafka_source_config(props))
+
+
+def stream_source_config(
+    props: dict[str, Any], known: dict[str, Any], fan_out: bool
+) -> dict[str, Any]:
+    config: dict[str, Any] = {"enhanced_fan_out": fan_out}
+    config.update(
+        copy_props(props, {"StartingPosition": "starting_position", "BatchSize": "batch_size"})
+    )
+    stamp = props.get("StartingPositionTimestamp")
+    if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+        config["starting_timestamp"] = same_instant(known.get("starting_timestamp"), stamp)
+    return config
+
+
+def same_instant(written: Any, seconds: float) -> str:
+    """The timestamp as the document wrote it when it is this instant, else ISO-8601 UTC."""
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
+    if isinstance(written, str):
+        try:
+            if datetime.fromisoformat(written.replace("Z", "+00:00")) == moment:
+                return written
+        except ValueError:
+            pass
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def kafka_source_config(props: dict[str, Any]) -> dict[str, Any]:
+    config = copy_props(props, {"BatchSize": "batch_size"})
+    reverse = {value: key for key, value in KAFKA_POSITIONS.items()}
+    if props.get("StartingPosition") in reverse:
+        config["auto_offset_reset"] = reverse[props["StartingPosition"]]
+    group = props.get("AmazonManagedKafkaEventSourceConfig")
+    config["consumer_group_id"] = (
+        group.get("ConsumerGroupId", "") if isinstance(group, dict) else ""
+    )
+    return config
 
 
 def finish_edge(reader: Reader, edge: dict[str, Any]) -> dict[str, Any]:

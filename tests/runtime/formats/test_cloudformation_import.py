@@ -78,6 +78,19 @@ def test_edited_api_stages_usage_plans_and_cors_import_as_edited() -> None:
     assert (http["throttle_burst"], http["cors_allow_origins"]) == (7, ["*"])
 
 
+def test_edited_event_source_mappings_import_as_edited() -> None:
+    template, _ = build(every_kind())
+    resources = template["Resources"]
+    resources["JavaWorkerSourceEStreamJava"]["Properties"]["StartingPositionTimestamp"] = 0
+    resources["WorkerSourceEKafkaWorker"]["Properties"]["StartingPosition"] = "TRIM_HORIZON"
+    resources["WorkerSourceEStreamWorker"]["Properties"]["BatchSize"] = 25
+    spec = load(to_document(template)[0])
+    configs = {edge.id: edge.config for edge in spec.edges}
+    assert configs["e-stream-java"]["starting_timestamp"] == "1970-01-01T00:00:00Z"
+    assert configs["e-kafka-worker"]["auto_offset_reset"] == "earliest"
+    assert configs["e-stream-worker"] == {"enhanced_fan_out": True, "batch_size": 25}
+
+
 def test_unsupported_resources_are_each_named_and_refused() -> None:
     template, _ = build(demo())
     template["Resources"]["Bucket"] = {"Type": "AWS::S3::Bucket"}
