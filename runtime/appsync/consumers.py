@@ -3,7 +3,8 @@
 ``ws/gw/<slug>/graphql``: ``connection_init`` carries the API key (``{"x-api-key": ...}``, or
 ``{"headers": {"x-api-key": ...}}``); then ``subscribe`` messages start subscriptions (queries and
 mutations run once and complete), ``complete`` ends one, ``ping`` gets ``pong``. Protocol errors
-close the socket with the protocol's codes; oversized frames close it with 4009. The designer's
+close the socket with the protocol's codes; oversized frames close it with 4009 and more than
+50 messages a second with 4008 (applications may close only with 1000 or 3000-4999). The designer's
 session in the websocket scope is never read: the API key is the only credential.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -26,6 +28,8 @@ MAX_SUBSCRIPTIONS_PER_SOCKET = 20
 # 1009 belongs to the protocol layer: autobahn (daphne) lets an application close only with 1000
 # or 3000-4999, so an oversized message is closed with 4009 (daphne cuts frames > 1 MiB itself).
 CLOSE_TOO_BIG = 4009
+MAX_MESSAGES_PER_SECOND = 50  # reliability S11: a client faster than this is closed
+CLOSE_FLOODING = 4008
 CLOSE_BAD_MESSAGE = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -49,6 +53,7 @@ class GraphqlConsumer(AsyncWebsocketConsumer):
         self.running: Any = None
         self.acknowledged = False
         self.handles: dict[str, int] = {}
+        self.window = (time.monotonic(), 0)
         if PROTOCOL not in self.scope.get("subprotocols", []):
             await self.close(code=CLOSE_SUBPROTOCOL)
             return
@@ -75,6 +80,9 @@ class GraphqlConsumer(AsyncWebsocketConsumer):
         if size > MAX_FRAME_BYTES:
             await self.close(code=CLOSE_TOO_BIG)
             return
+        if self.flooding():
+            await self.close(code=CLOSE_FLOODING)
+            return
         try:
             message = json.loads(text_data or "")
             kind = message["type"]
@@ -92,6 +100,14 @@ class GraphqlConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_BAD_MESSAGE)
             return
         await handler(message)
+
+    def flooding(self) -> bool:
+        started, count = self.window
+        now = time.monotonic()
+        if now - started >= 1.0:
+            started, count = now, 0
+        self.window = (started, count + 1)
+        return count + 1 > MAX_MESSAGES_PER_SECOND
 
     async def send_json(self, message: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(message, separators=(",", ":")))

@@ -87,3 +87,13 @@ async def test_a_socket_without_the_subprotocol_is_refused() -> None:
     connected, _ = await communicator.connect()
     registry.unregister("posts2")
     assert not connected
+
+
+async def test_a_client_sending_faster_than_fifty_messages_a_second_is_closed(
+    socket: WebsocketCommunicator,
+) -> None:
+    await send(socket, {"type": "connection_init", "payload": {"x-api-key": KEY}})
+    await reply(socket)
+    for _ in range(60):
+        await send(socket, {"type": "pong"})
+    assert await socket.receive_output(timeout=2) == {"type": "websocket.close", "code": 4008}
