@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.test import Client
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404
 
 from designer.models import Access, Share, Topology
 from tests.security.conftest import designer_addresses
@@ -116,7 +116,3 @@ async def test_a_stranger_cannot_open_the_live_socket_of_anothers_topology(
     connected, _ = await communicator.connect()
     assert connected, "the owner must be let in, or the refusal above proves nothing"
     await communicator.disconnect()
-
-
-def test_resolve_is_the_designers_own_router() -> None:
-    assert resolve("/").namespace == "designer"
