@@ -501,7 +501,8 @@ READERS: dict[str, Callable[[Reader, str, dict[str, Any]], dict[str, Any]]] = {
 
 
 def read_node_extras(reader: Reader) -> None:
-    """Settings that live on derived resources: bus archives."""
+    """Settings that live on derived resources: API routes, bus archives."""
+    read_routes(reader)
     for _name, props in reader.of_type("AWS::Events::Archive"):
         bus = reader.target(props.get("SourceArn"))
         if bus is None or bus not in reader.nodes:
@@ -511,6 +512,162 @@ def read_node_extras(reader: Reader) -> None:
         config["archive_pattern"] = as_object(props.get("EventPattern"))
         if "RetentionDays" in props:
             config["archive_retention_days"] = integer(props["RetentionDays"])
+
+
+# --- API routes ------------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z]+)?\}")
+REST_ACTIONS = {
+    ":sqs:path/": "SendMessage",
+    ":sns:action/Publish": "Publish",
+    ":events:action/PutEvents": "PutEvents",
+    ":kinesis:action/PutRecord": "PutRecord",
+    ":states:action/StartSyncExecution": "StartSyncExecution",
+    ":states:action/StartExecution": "StartExecution",
+}
+V2_ACTIONS = {
+    "EventBridge-PutEvents": "PutEvents",
+    "SQS-SendMessage": "SendMessage",
+    "Kinesis-PutRecord": "PutRecord",
+    "StepFunctions-StartExecution": "StartExecution",
+    "StepFunctions-StartSyncExecution": "StartSyncExecution",
+}
+
+
+def read_routes(reader: Reader) -> None:
+    """Routes as the API's methods or routes and integrations describe them, merged into the
+    metadata's routes by method and path: edited and added routes import, and settings no
+    resource carries (request schemas) stay."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for route in rest_routes(reader) + v2_routes(reader):
+        api, entry = route
+        found.setdefault(api, []).append(entry)
+    for api, routes in found.items():
+        config = reader.nodes[api]["config"]
+        known = [r for r in as_list(config.get("routes")) if isinstance(r, dict)]
+        by_key = {(r.get("method"), r.get("path")): r for r in known}
+        for route in routes:
+            match = by_key.get((route["method"], route["path"]))
+            if route["path"] == "$default" and match is None:
+                match = next((r for r in known if r.get("path") == "$default"), None)
+            if route.get("api_key_required") is False and "api_key_required" not in (match or {}):
+                del route["api_key_required"]  # false is the default; keep routes minimal
+            if match is None:
+                known.append(route)
+            else:
+                match.update({k: v for k, v in route.items() if k != "method"})
+        config["routes"] = known
+
+
+def named_target(reader: Reader, texts: list[Any]) -> str | None:
+    """The node an integration names by a Ref, GetAtt or ${Logical} in one of its texts."""
+    for text in texts:
+        logical = referenced(text)
+        if logical in reader.node_of:
+            return reader.node_of[logical]
+        for match in _PLACEHOLDER.finditer(json.dumps(text)):
+            if match.group(1) in reader.node_of:
+                return reader.node_of[match.group(1)]
+    return None
+
+
+def bus_named(reader: Reader, name: Any) -> str | None:
+    """The event bus node with this bus name (PutEvents names buses, not resources)."""
+    for node_id, entry in reader.nodes.items():
+        if entry.get("kind") == "event_bus" and entry["config"].get("bus_name", "default") == name:
+            return node_id
+    return None
+
+
+def template_bus_name(template: Any) -> Any:
+    """EventBusName of the first entry of a PutEvents request template."""
+    try:
+        entries = json.loads(template).get("Entries") if isinstance(template, str) else None
+        return entries[0].get("EventBusName") if entries else None
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def rest_path(reader: Reader, resource_id: Any) -> str | None:
+    parts: list[str] = []
+    for _step in range(64):  # deeper than any real API; stops a ParentId cycle
+        if isinstance(resource_id, dict) and "Fn::GetAtt" in resource_id:
+            return "/" + "/".join(reversed(parts))
+        logical = referenced(resource_id)
+        if logical not in reader.resources:
+            return None
+        props = reader.props(logical)
+        parts.append(str(props.get("PathPart", "")))
+        resource_id = props.get("ParentId")
+    return None
+
+
+def rest_routes(reader: Reader) -> list[tuple[str, dict[str, Any]]]:
+    routes = []
+    for _name, props in reader.of_type("AWS::ApiGateway::Method"):
+        api = reader.node_of.get(referenced(props.get("RestApiId")) or "")
+        integration = props.get("Integration")
+        path = rest_path(reader, props.get("ResourceId"))
+        if api is None or path is None or not isinstance(integration, dict):
+            continue
+        uri = integration.get("Uri")
+        uri_text = json.dumps(uri)
+        action = "Invoke" if integration.get("Type") == "AWS_PROXY" else None
+        action = action or next((a for key, a in REST_ACTIONS.items() if key in uri_text), None)
+        templates = integration.get("RequestTemplates")
+        templates = templates if isinstance(templates, dict) else {}
+        if action == "PutEvents":
+            target = bus_named(reader, template_bus_name(templates.get("application/json")))
+        else:
+            target = named_target(reader, [uri, *templates.values()])
+        if action is None or target is None:
+            continue
+        route = {
+            "method": props.get("HttpMethod"),
+            "path": path,
+            "integration": {"action": action, "target": target},
+        }
+        route["api_key_required"] = props.get("ApiKeyRequired") in (True, "true")
+        routes.append((api, route))
+    return routes
+
+
+def v2_routes(reader: Reader) -> list[tuple[str, dict[str, Any]]]:
+    routes = []
+    for _name, props in reader.of_type("AWS::ApiGatewayV2::Route"):
+        api = reader.node_of.get(referenced(props.get("ApiId")) or "")
+        match = _PLACEHOLDER.search(json.dumps(props.get("Target")))
+        integration = (
+            reader.props(match.group(1)) if match and match.group(1) in reader.resources else {}
+        )
+        key = props.get("RouteKey")
+        if api is None or not integration or not isinstance(key, str):
+            continue
+        subtype = integration.get("IntegrationSubtype")
+        action = V2_ACTIONS.get(subtype) if subtype else "Invoke"
+        parameters = integration.get("RequestParameters")
+        parameters = parameters if isinstance(parameters, dict) else {}
+        if action == "PutEvents":
+            target = bus_named(reader, parameters.get("EventBusName"))
+        else:
+            texts = [integration.get("IntegrationUri"), *parameters.values()]
+            target = named_target(reader, texts)
+        if action is None or target is None:
+            continue
+        method, _, path = key.partition(" ")
+        if key == "$default":
+            method, path = "ANY", "$default"
+        routes.append(
+            (
+                api,
+                {
+                    "method": method,
+                    "path": path,
+                    "integration": {"action": action, "target": target},
+                },
+            )
+        )
+    return routes
 
 
 # --- edges -----------------------------------------------------------------------------------

@@ -91,6 +91,30 @@ def test_edited_event_source_mappings_import_as_edited() -> None:
     assert configs["e-stream-worker"] == {"enhanced_fan_out": True, "batch_size": 25}
 
 
+def test_edited_and_added_routes_import_as_edited() -> None:
+    template, _ = build(every_kind())
+    resources = template["Resources"]
+    resources["RestApiPostOrdersIdItems"]["Properties"]["ApiKeyRequired"] = False
+    resources["HttpApiIntegrationPostJobs"]["Properties"]["RequestParameters"]["QueueUrl"] = {
+        "Ref": "Ordered"
+    }
+    resources["HttpApiRouteExtra"] = {
+        "Type": "AWS::ApiGatewayV2::Route",
+        "Properties": {
+            "ApiId": {"Ref": "HttpApi"},
+            "RouteKey": "DELETE /jobs/{id}",
+            "Target": {"Fn::Sub": "integrations/${HttpApiIntegrationPostJobs}"},
+        },
+    }
+    spec = load(to_document(template)[0])
+    rest = {(r["method"], r["path"]): r for r in spec.node("rest-api").settings()["routes"]}
+    http = {(r["method"], r["path"]): r for r in spec.node("http-api").settings()["routes"]}
+    assert rest[("POST", "/orders/{id}/items")]["api_key_required"] is False
+    assert http[("POST", "/jobs")]["integration"] == {"action": "SendMessage", "target": "ordered"}
+    assert http[("DELETE", "/jobs/{id}")]["integration"]["target"] == "ordered"
+    assert http[("POST", "/events")]["integration"] == {"action": "PutEvents", "target": "bus"}
+
+
 def test_unsupported_resources_are_each_named_and_refused() -> None:
     template, _ = build(demo())
     template["Resources"]["Bucket"] = {"Type": "AWS::S3::Bucket"}
