@@ -649,7 +649,7 @@ async function save({ auto = false, force = false } = {}) {
   let response;
   let data = {};
   try {
-    response = await fetch(boot.urls.document, jsonRequest({ version: state.version, document: store.doc, message: auto ? "Autosave" : "Saved" }));
+    response = await fetch(boot.urls.document, jsonRequest({ version: state.version, document: store.doc, message: auto ? "Autosave" : "Saved", lint: false }));
     data = await response.json().catch(() => ({}));
   } catch {
     state.saving = false;

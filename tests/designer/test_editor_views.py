@@ -413,3 +413,14 @@ def test_a_reader_cannot_restore(topology: Topology, bob: Any, bob_client: Clien
     response = bob_client.post(url("restore-json", topology.pk, 1), {"version": "1"})
 
     assert response.status_code == 403
+
+
+def test_the_editor_may_save_without_the_lint_it_already_has(
+    topology: Topology, alice_client: Client
+) -> None:
+    body = {"version": 1, "document": topology.document, "lint": False}
+
+    response = post_json(alice_client, url("document", topology.pk), body)
+
+    assert response.status_code == 200
+    assert response.json() == {"version": 2}
