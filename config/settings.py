@@ -189,3 +189,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR"}},
 }
+
+# Live runtime: the coalescing tick of live frames (seconds), the email targets' sending rate
+# (emails per second, like SES's maximum send rate) and the hosts webhooks may reach although
+# they resolve to private or loopback addresses (host names, IPs or CIDR blocks).
+FLOWYARD_LIVE_TICK = float(os.environ.get("FLOWYARD_LIVE_TICK", "0.05"))
+FLOWYARD_EMAIL_RATE = float(os.environ.get("FLOWYARD_EMAIL_RATE", "50"))
+FLOWYARD_OUTBOUND_ALLOW = env_list("FLOWYARD_OUTBOUND_ALLOW", [])

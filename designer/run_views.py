@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.contrib import messages
@@ -117,6 +118,14 @@ def toolbar(
 
 def on_run(topology: Topology, action: Callable[[Run], Awaitable[T]]) -> T:
     return get_supervisor().with_run(topology.pk, action)
+
+
+def clock_time(epoch: float) -> str:
+    """A run-clock timestamp as UTC time of day with milliseconds."""
+    try:
+        return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%S.%f")[:-3]
+    except (OverflowError, OSError, ValueError):
+        return f"{epoch:.3f}"
 
 
 def parse_json_field(text: str, name: str) -> tuple[Any, str]:
@@ -393,6 +402,7 @@ def node_messages(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
     except NotRunning:
         return not_running(request, topology, "messages")
     for row in rows:
+        row["time"] = clock_time(row["at"])
         row["body_json"] = json.dumps(row["body"], indent=1, default=str)[:4000]
         row["attributes_json"] = json.dumps(row["attributes"], default=str)
     if query:
@@ -614,8 +624,7 @@ def record_row(stream: Any, shard: int, record: Any) -> dict[str, Any]:
 
 @require_GET
 def executions_panel(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
-    """A state machine's executions. The engine reports counts today; a list appears here as
-    soon as the node exposes ``executions_list()`` (the state-machine issue's seam)."""
+    """A state machine's recent executions, newest first, with each state's status."""
     topology = get_topology(request, pk)
     node = node_of(topology, node_id)
     if node is None or node["kind"] != "state_machine":
@@ -623,11 +632,19 @@ def executions_panel(request: HttpRequest, pk: int, node_id: str) -> HttpRespons
 
     async def read(run: Run) -> dict[str, Any]:
         machine = run.engine.nodes[node_id]
-        listing = getattr(machine, "executions_list", None)
+        records = getattr(machine, "executions", None)
+        listing = None
+        if isinstance(records, dict):
+            listing = [record.summary() for record in list(records.values())[-50:]]
+            listing.reverse()
+            for item, record in zip(listing, reversed(list(records.values())[-50:]), strict=True):
+                item["states"] = dict(record.tracker.statuses)
+                item["time"] = clock_time(item["started"])
+        gauges = machine.gauges()
         return {
-            "gauges": machine.gauges(),
-            "executions": list(listing())[-50:] if callable(listing) else None,
-            "changes": [c for c in run.recorder.state_changes if c["node"] == node_id][-20:],
+            "counts": gauges.get("executions", {}),
+            "running_count": gauges.get("running", 0),
+            "executions": listing,
         }
 
     try:

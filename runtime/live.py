@@ -11,7 +11,8 @@ Frames are JSON objects:
   "s": state}}, "edges": {id: count}}`` on connect and on request: absolute values.
 * ``{"type": "tick", "run", "seq", "at", "dt", "state", "nodes": {id: {"d": counter deltas,
   "g": gauges, "s": state}}, "edges": {id: {"d": delta, "ids": [sampled message ids]}},
-  "flash": {node: "error"|"dlq"}, "latency": {"n", "p50", "p95", "p99"}}`` per tick.
+  "flash": {node: "error"|"dlq"}, "sm": [{"node", "execution", "state", "status"}],
+  "latency": {"n", "p50", "p95", "p99"}}`` per tick.
 
 Counters travel as deltas against the previous frame of the same run (``seq`` counts them, so a
 client that misses one asks for a snapshot); gauges always travel absolute.
@@ -197,7 +198,14 @@ class FrameBuilder:
                     edge["ids"] = ids
                 edges[edge_id] = edge
         state = snapshot.get("state", self.state)
-        changed = bool(nodes or edges or samples.flashes or state != self.state or latency)
+        changed = bool(
+            nodes
+            or edges
+            or samples.flashes
+            or samples.machine_states
+            or state != self.state
+            or latency
+        )
         dt = snapshot.get("at", self.at) - self.at if self.seq else 0.0
         self.state = state
         self.at = snapshot.get("at", self.at)
@@ -217,6 +225,11 @@ class FrameBuilder:
         }
         if samples.flashes:
             frame["flash"] = samples.flashes
+        if samples.machine_states:
+            frame["sm"] = [
+                {"node": node, "execution": execution, "state": state, "status": status}
+                for (node, execution, state), status in samples.machine_states.items()
+            ]
         if latency:
             frame["latency"] = latency
         return frame

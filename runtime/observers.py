@@ -25,11 +25,13 @@ from runtime.events import (
     NodeStateChanged,
     RunStateChanged,
 )
+from runtime.nodes.state_machine import ExecutionStateChanged, ExecutionStatusChanged
 
 KEEP_PER_NODE = 100  # the inspector's "last 100 messages"
 SAMPLES_PER_EDGE = 3  # dots per edge per tick: enough to show flow, bounded at any rate
 LATENCY_WINDOW = 4096  # recent send→final-target latencies kept for percentiles
 STATE_CHANGES_KEPT = 200
+MACHINE_STATES_PER_TICK = 50  # state-machine state changes carried by one frame, at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,8 @@ class TickSamples:
     flashes: dict[str, str] = field(default_factory=dict)
     node_states: dict[str, str] = field(default_factory=dict)
     run_state: str | None = None
-    latencies: list[float] = field(default_factory=list)
+    # State-machine executions: latest status per (node, execution, state), coalesced per tick.
+    machine_states: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
 
 class Recorder:
@@ -84,7 +87,9 @@ class Recorder:
         self.keep = keep
         self.samples_per_edge = samples_per_edge
         self.now = now or (lambda: 0.0)
-        self.rings: dict[str, deque[Seen]] = {}
+        # Per node, the last batches as (at, edge, messages): one append per batch, whatever
+        # its size; ``recent()`` unpacks them into the last ``keep`` messages.
+        self.rings: dict[str, deque[tuple[float, str, list[Message]]]] = {}
         self.latency: deque[tuple[float, float]] = deque(maxlen=LATENCY_WINDOW)
         self.state_changes: deque[dict[str, Any]] = deque(maxlen=STATE_CHANGES_KEPT)
         self.errors: deque[dict[str, Any]] = deque(maxlen=KEEP_PER_NODE)
@@ -104,23 +109,27 @@ class Recorder:
     ) -> Callable[[list[Message], Any], Awaitable[None]]:
         ring = self.rings[node_id]
         now = self.now
-        pending = self
+        recorder = self
 
-        async def tapped(messages: list[Message], link: Any) -> None:
+        # A plain function returning the node's own coroutine: the engine awaits that, so the
+        # tap adds one call and one append per batch, not a coroutine of its own.
+        def tapped(messages: list[Message], link: Any) -> Awaitable[None]:
             if messages:
                 at = now()
                 edge = link.id if link is not None else ""
-                ring.extend(Seen(at, node_id, edge, message) for message in messages)
+                ring.append((at, edge, messages))
+                pending = recorder._pending
                 if edge:
-                    ids = pending._pending.edge_ids.setdefault(edge, [])
-                    if len(ids) < pending.samples_per_edge:
+                    ids = pending.edge_ids.get(edge)
+                    if ids is None:
+                        pending.edge_ids[edge] = [messages[-1].id]
+                    elif len(ids) < recorder.samples_per_edge:
                         ids.append(messages[-1].id)
                 if terminal:
                     # One sample per batch keeps the cost flat at any rate.
                     latency = at - messages[-1].created_at
-                    pending.latency.append((at, latency))
-                    pending._pending.latencies.append(latency)
-            await accept(messages, link)
+                    recorder.latency.append((at, latency))
+            return accept(messages, link)
 
         return tapped
 
@@ -138,6 +147,14 @@ class Recorder:
             self.state_changes.append(
                 {"at": event.at, "node": event.node, "state": event.state.value}
             )
+        elif isinstance(event, ExecutionStateChanged | ExecutionStatusChanged):
+            state = getattr(event, "state", "")
+            key = (event.node, event.execution, state)
+            if (
+                len(pending.machine_states) < MACHINE_STATES_PER_TICK
+                or key in pending.machine_states
+            ):
+                pending.machine_states[key] = event.status
         elif isinstance(event, MessageDeadLettered):
             pending.flashes[event.node] = "dlq"
             if event.dead_letter_queue:
@@ -159,8 +176,14 @@ class Recorder:
         return samples
 
     def recent(self, node_id: str) -> list[Seen]:
-        """The node's last messages, newest first."""
-        return list(reversed(self.rings.get(node_id, ())))
+        """The node's last ``keep`` messages, newest first."""
+        found: list[Seen] = []
+        for at, edge, messages in reversed(self.rings.get(node_id, ())):
+            for message in reversed(messages):
+                found.append(Seen(at, node_id, edge, message))
+                if len(found) >= self.keep:
+                    return found
+        return found
 
     def clear(self, node_id: str) -> None:
         ring = self.rings.get(node_id)
@@ -170,10 +193,11 @@ class Recorder:
     def find(self, trace_id: str) -> list[Seen]:
         """Every recorded arrival of one trace, in time order: a trace for sampled messages."""
         found = [
-            seen
-            for ring in self.rings.values()
-            for seen in ring
-            if seen.message.trace_id == trace_id
+            Seen(at, node_id, edge, message)
+            for node_id, ring in self.rings.items()
+            for at, edge, messages in ring
+            for message in messages
+            if message.trace_id == trace_id
         ]
         return sorted(found, key=lambda seen: seen.at)
 

@@ -21,7 +21,9 @@ import concurrent.futures
 import contextlib
 import itertools
 import logging
+import queue
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -37,6 +39,7 @@ T = TypeVar("T")
 
 CALL_TIMEOUT = 30.0  # a command that takes longer than this has hung; the caller gets an error
 STOP_TIMEOUT = 10.0  # reliability R3: in-flight work finishes or returns within 10 s
+SNAPSHOT_TIMEOUT = 3.0  # a connecting client waits at most this long for a busy run
 
 # Engine run states as the designer's Topology.run_state stores them.
 STORED_STATE = {
@@ -183,15 +186,109 @@ def engine_settings() -> Any:
     )
 
 
-async def send_email(email: dict[str, Any]) -> None:
-    """The engine's email sender: Django's configured backend, off the run's loop."""
-    from django.conf import settings
-    from django.core.mail import send_mail
+EMAIL_BACKLOG = 10_000  # emails waiting for the backend; past this, sends fail (back pressure)
+EMAIL_BATCH = 100
+LOCMEM_KEPT = 1000  # the locmem outbox is a plain list: keep the last emails, not all of them
 
-    sender = email.get("from") or settings.DEFAULT_FROM_EMAIL
-    await asyncio.to_thread(
-        send_mail, email["subject"], email["body"], sender, email["to"], fail_silently=False
-    )
+
+class EmailRelay:
+    """Hands the engine's emails to Django's backend from one worker thread.
+
+    Sending through Django costs far more than a message hop (building the message, the
+    backend's connection), so doing it on a run's loop would stall every node at load rates.
+    The engine's sender only enqueues. Like SES it has a maximum sending rate
+    (``FLOWYARD_EMAIL_RATE`` per second, default 50): past it, or with a full queue, the email
+    is refused, and the email node counts a failed delivery instead of dropping it silently.
+    """
+
+    def __init__(self, backlog: int = EMAIL_BACKLOG, rate: float | None = None) -> None:
+        self.queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=backlog)
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.sent = 0
+        self.failed = 0
+        self.rate = rate
+        self.tokens = 0.0
+        self.refilled = time.monotonic()
+
+    def allowed(self) -> bool:
+        """SES-style sending rate: a token bucket refilled at ``rate`` per second."""
+        rate = self.rate if self.rate is not None else email_rate()
+        now = time.monotonic()
+        self.tokens = min(rate, self.tokens + (now - self.refilled) * rate)
+        self.refilled = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+    def submit(self, email: dict[str, Any]) -> None:
+        if not self.allowed():
+            raise RuntimeError("Throttling: Maximum sending rate exceeded.")
+        self._ensure_worker()
+        try:
+            self.queue.put_nowait(email)
+        except queue.Full:
+            raise RuntimeError("the email backend is behind: too many emails waiting") from None
+
+    def _ensure_worker(self) -> None:
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._work, name="flowyard-email")
+                self.thread.daemon = True
+                self.thread.start()
+
+    def _work(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            while len(batch) < EMAIL_BATCH:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._send(batch)
+
+    def _send(self, batch: list[dict[str, Any]]) -> None:
+        from django.conf import settings
+        from django.core import mail
+
+        messages = [
+            mail.EmailMessage(
+                email["subject"],
+                email["body"],
+                email.get("from") or settings.DEFAULT_FROM_EMAIL,
+                email["to"],
+            )
+            for email in batch
+        ]
+        try:
+            self.sent += mail.get_connection(fail_silently=False).send_messages(messages) or 0
+        except Exception:  # noqa: BLE001 - logged: the worker must keep serving later emails
+            self.failed += len(messages)
+            log.exception("could not send %d emails", len(messages))
+        outbox = getattr(mail, "outbox", None)
+        if isinstance(outbox, list) and len(outbox) > LOCMEM_KEPT * 2:
+            del outbox[:-LOCMEM_KEPT]
+
+    def drain(self, timeout: float = 5.0) -> None:
+        """Wait until the queued emails were handed to the backend (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while not self.queue.empty() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def email_rate() -> float:
+    from django.conf import settings
+
+    return float(getattr(settings, "FLOWYARD_EMAIL_RATE", 50))
+
+
+email_relay = EmailRelay()
+
+
+def send_email(email: dict[str, Any]) -> None:
+    """The engine's email sender: queued for Django's configured backend (see EmailRelay)."""
+    email_relay.submit(email)
 
 
 def record_state(topology_id: int, state: str) -> None:
@@ -345,11 +442,30 @@ class Supervisor:
             self._record(topology_id, "stopped")
 
     # --- async twins for consumers --------------------------------------------------------------
-    async def alive_snapshot(self, topology_id: int) -> dict[str, Any] | None:
-        """The live snapshot of the topology's run, or None when it has none."""
+    async def alive_snapshot(
+        self, topology_id: int, timeout: float = SNAPSHOT_TIMEOUT
+    ) -> dict[str, Any] | None:
+        """The live snapshot of the topology's run, or None when it has none.
+
+        A run saturating its loop must not hold a connecting client: past ``timeout`` the
+        client gets a snapshot without counters and catches up from the frames that follow.
+        """
         if not self.alive or topology_id not in self.runs:
             return None
-        return await self.acall(self._snapshot(topology_id))
+        try:
+            return await self.acall(self._snapshot(topology_id), timeout)
+        except TimeoutError:
+            run = self.runs.get(topology_id)
+            state = run.state if run is not None else "stopped"
+            return {
+                "type": "snapshot",
+                "run": None,
+                "seq": 0,
+                "state": state,
+                "busy": True,
+                "nodes": {},
+                "edges": {},
+            }
 
     # --- on the supervisor loop -----------------------------------------------------------------
     async def _deploy(self, topology_id: int, spec: TopologySpec, revision: int) -> dict[str, Any]:

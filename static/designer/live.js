@@ -141,7 +141,12 @@ export class LiveSocket {
     this.connect();
   }
 
+  // At most one request every two seconds: a busy server answers slowly, and the server closes
+  // clients that talk faster than a person could.
   resync() {
+    const now = Date.now();
+    if (now - (this.lastResync || 0) < 2000) return;
+    this.lastResync = now;
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify({ type: "resync" }));
   }
 }
@@ -191,10 +196,10 @@ class Overlay {
     let block = group.querySelector(":scope > g.live-stats");
     if (block) return block;
     const { w, h } = this.size(group);
-    block = svg("g", { class: "live-stats", transform: `translate(0 ${h + 3})` }, group);
-    svg("rect", { class: "live-stats-bg", width: w, height: 30, rx: 5 }, block);
-    svg("text", { class: "live-line live-line-1", x: 6, y: 12 }, block);
-    svg("text", { class: "live-line live-line-2", x: 6, y: 25 }, block);
+    block = svg("g", { class: "live-stats", transform: `translate(0 ${h + 2})` }, group);
+    svg("rect", { class: "live-stats-bg", width: w, height: 14, rx: 4 }, block);
+    svg("text", { class: "live-line live-line-1", x: 5, y: 10.5 }, block);
+    svg("text", { class: "live-line live-line-2", x: 5, y: 23.5 }, block);
     svg("rect", { class: "live-pressure", x: 0, y: h - 4, width: 0, height: 4, rx: 2 }, group);
     return block;
   }
@@ -205,10 +210,15 @@ class Overlay {
     if (!group || !node) return;
     const block = this.stats(group);
     const c = node.c;
-    const first = `in ${compact(c.in || 0)} · out ${compact(c.out || 0)} · err ${compact(c.errors || 0)}`;
-    const lines = [first, this.detail(node)];
-    block.querySelector(".live-line-1").textContent = lines[0];
-    block.querySelector(".live-line-2").textContent = lines[1];
+    const rate = rateText(node.rate);
+    const errors = (c.errors || 0) + (c.refused || 0);
+    const first = [`in ${compact(c.in || 0)}`, `out ${compact(c.out || 0)}`, errors ? `err ${compact(errors)}` : "", rate].filter(Boolean).join("  ");
+    const second = this.detail(node);
+    block.querySelector(".live-line-1").textContent = first;
+    block.querySelector(".live-line-2").textContent = second;
+    // One line keeps close neighbours clear; buffers and failures get a second.
+    const third = block.querySelector(".live-line-3")?.textContent;
+    block.querySelector(".live-stats-bg").setAttribute("height", third ? 40 : second ? 27 : 14);
     group.dataset.liveIn = String(c.in || 0);
     group.dataset.liveOut = String(c.out || 0);
     group.dataset.liveErrors = String(c.errors || 0);
@@ -226,11 +236,13 @@ class Overlay {
       const lag = typeof g.lag === "object" ? Object.entries(g.lag).map(([k, v]) => `${k} ${compact(v)}`).join(", ") : compact(g.lag);
       parts.push(`lag ${lag}`);
     }
-    if (node.kind === "state_machine" && g.executions) parts.push(`runs ${compact(g.executions.started || 0)}`);
+    if (node.kind === "state_machine" && g.executions) {
+      const ex = g.executions;
+      parts.push(`exec ${compact(ex.started || 0)}`, `ok ${compact(ex.succeeded || 0)}`);
+      if (ex.failed) parts.push(`failed ${compact(ex.failed)}`);
+      if (g.running) parts.push(`running ${compact(g.running)}`);
+    }
     if ((node.c.dead_lettered || 0) > 0) parts.push(`DLQ ${compact(node.c.dead_lettered)}`);
-    const rate = rateText(node.rate);
-    if (rate) parts.push(rate);
-    if (!parts.length && node.kind === "producer" && g.emitted !== undefined) parts.push(`emitted ${compact(g.emitted)}`);
     return parts.join(" · ");
   }
 
@@ -276,6 +288,19 @@ class Overlay {
     this.labelLayer.replaceChildren();
     this.dotLayer.replaceChildren();
     this.dots = [];
+  }
+
+  // The state an execution just entered, shown under the state machine until the next one.
+  machineState(change) {
+    const group = this.nodeElement(change.node);
+    if (!group || !change.state) return;
+    const block = this.stats(group);
+    let line = block.querySelector(".live-line-3");
+    if (!line) line = svg("text", { class: "live-line live-line-3", x: 5, y: 36.5 }, block);
+    line.textContent = `${change.state}: ${change.status}`;
+    block.querySelector(".live-stats-bg").setAttribute("height", 40);
+    group.dataset.machineState = `${change.state}:${change.status}`;
+    if (change.status === "failed" || change.status === "FAILED") this.flash(change.node, "error");
   }
 
   flash(id, kind) {
@@ -496,6 +521,7 @@ function start() {
       paintRunState(frame.state === "created" || frame.state === "starting" ? "starting" : normalise(frame.state));
       return;
     }
+    if (frame.type === "notice") { showHint(String(frame.text || "")); return; }
     if (frame.type !== "tick") return;
     const outcome = model.applyTick(frame);
     if (outcome === "gap") { socket.resync(); return; }
@@ -506,6 +532,7 @@ function start() {
     for (const id of model.nodes.keys()) if (!(id in (frame.nodes || {}))) overlay?.paintNode(id);
     for (const [id, data] of Object.entries(frame.edges || {})) overlay?.dotsFor(id, data);
     for (const [id, kind] of Object.entries(frame.flash || {})) overlay?.flash(id, kind);
+    for (const change of frame.sm || []) overlay?.machineState(change);
     paintRunState(normalise(frame.state));
     document.dispatchEvent(new CustomEvent("flowyard:live-frame", { detail: frame }));
   };

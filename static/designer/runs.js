@@ -47,11 +47,15 @@ async function command(row, button) {
   }
 }
 
+let latest = 0; // polls overlap: only the newest may paint, or an old answer undoes a command
+
 async function poll() {
+  const generation = ++latest;
   try {
     const response = await fetch("/runs/states.json", { headers: { Accept: "application/json" }, credentials: "same-origin" });
     if (!response.ok) return;
     const { states, editable } = await response.json();
+    if (generation !== latest) return;
     const canEdit = new Set((editable || []).map(String));
     for (const row of document.querySelectorAll("tr[data-topology-id]")) {
       const state = states[row.dataset.topologyId];

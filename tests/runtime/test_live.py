@@ -160,3 +160,13 @@ async def test_deliver_hops_from_another_threads_loop_to_the_consumers_loop(sett
 def test_the_tick_comes_from_settings(settings: Any, value: float) -> None:
     settings.FLOWYARD_LIVE_TICK = value
     assert live.tick_seconds() == value
+
+
+def test_state_machine_state_changes_travel_in_the_next_frame() -> None:
+    builder = FrameBuilder("1.1")
+    samples = TickSamples(machine_states={("flow", "exec-1", "Charge"): "running"})
+    frame = builder.build(snapshot(1), samples, wall=0.0)
+    assert frame is not None
+    assert frame["sm"] == [
+        {"node": "flow", "execution": "exec-1", "state": "Charge", "status": "running"}
+    ]

@@ -193,3 +193,48 @@ def test_the_server_process_stops_its_runs_at_exit(tmp_path: Any) -> None:
     lines = result.stdout.split("\n")
     assert "recorded 9 running" in lines and "recorded 9 stopped" in lines
     assert "engine stopped" in lines
+
+
+def test_a_busy_run_still_gives_a_connecting_client_a_snapshot_in_time(
+    supervisor: Supervisor,
+) -> None:
+    import asyncio
+    import threading
+    import time
+
+    supervisor.deploy(1, PIPELINE)
+
+    async def hog(run: Any) -> None:
+        time.sleep(1.0)  # a run saturating its loop
+
+    thread = threading.Thread(target=lambda: supervisor.with_run(1, hog))
+    thread.start()
+    time.sleep(0.05)
+
+    async def connect() -> tuple[Any, float]:
+        started = time.monotonic()
+        snapshot = await supervisor.alive_snapshot(1, timeout=0.2)
+        return snapshot, time.monotonic() - started
+
+    snapshot, waited = asyncio.run(connect())
+    thread.join()
+    assert waited < 0.6
+    assert snapshot is not None and snapshot["busy"] and snapshot["state"] == "running"
+
+
+def test_emails_go_to_djangos_backend_from_a_worker_at_a_bounded_rate(settings: Any) -> None:
+    from django.core import mail
+
+    from runtime.supervisor import EmailRelay
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+    relay = EmailRelay(rate=5)
+    relay.tokens = 5
+    email = {"to": ["a@example.com"], "from": "shop@example.com", "subject": "Hi", "body": "Yo"}
+    for _ in range(5):
+        relay.submit(email)
+    with pytest.raises(RuntimeError, match="Maximum sending rate exceeded"):
+        relay.submit(email)
+    relay.drain()
+    assert len(mail.outbox) == 5 and mail.outbox[0].subject == "Hi"
