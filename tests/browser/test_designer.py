@@ -378,10 +378,20 @@ def test_history_shows_a_diff_on_the_canvas_and_restores(
     expect(canvas_node(page, "log-1")).to_have_class(re.compile(r"\bdiff-added\b"))
     expect(page.locator("#diff-banner")).to_contain_text("nodes +1 −0 ~0")
 
+    page.get_by_role("button", name="Clear highlighted changes").click()
+    canvas_node(page, "q").click()
+    page.keyboard.press("Delete")
+    page.keyboard.press("Control+s")
+    expect(page.locator("#revisions [data-revision]")).to_have_count(3)
+    page.get_by_role("button", name="Show changes since r2").click()
+    expect(page.locator('[data-ghost-id="q"]')).to_be_visible()
+    expect(page.locator("#diff-banner")).to_contain_text("nodes +0 −1 ~0")
+
     page.get_by_role("button", name="Restore r1").click()
     expect(page.locator("g.node")).to_have_count(1)
+    expect(canvas_node(page, "q")).to_be_visible()
     saved(page)
-    assert topology.revisions.count() == 3
+    assert topology.revisions.count() == 4
     assert [n["id"] for n in stored(topology)["nodes"]] == ["q"]
 
 
@@ -513,3 +523,89 @@ def test_edits_that_could_not_be_saved_survive_a_reload(
     expect(page.locator("#notice")).to_contain_text("Recovered the unsaved edits")
     saved(page)
     assert [n["id"] for n in stored(topology)["nodes"]] == ["stream-1"]
+
+
+def translate(locator: Locator) -> tuple[float, float]:
+    x, y = re.findall(r"[-\d.]+", locator.get_attribute("transform") or "")[:2]
+    return float(x), float(y)
+
+
+def test_select_shift_select_rubber_band_move_with_snap_and_delete(
+    page: Page, asgi_live_server: str, alice: Any
+) -> None:
+    document = make_document(
+        nodes=[
+            node("a", "queue", x=40, y=40),
+            node("b", "function", x=300, y=40),
+            node("c", "log", x=40, y=240),
+        ],
+        edges=[edge("e1", "a", "b")],
+    )
+    topology = open_editor(page, asgi_live_server, alice, document)
+    selected = re.compile(r"\bselected\b")
+
+    canvas_node(page, "a").click()
+    canvas_node(page, "c").click(modifiers=["Shift"])
+    expect(canvas_node(page, "a")).to_have_class(selected)
+    expect(canvas_node(page, "c")).to_have_class(selected)
+    expect(canvas_node(page, "b")).not_to_have_class(selected)
+    expect(page.locator("#inspector")).to_contain_text("2 node(s) and 0 connection(s) selected")
+
+    # Rubber band around a and b (and their edge) from empty canvas.
+    start = page.locator(CANVAS).bounding_box()
+    assert start
+    a_box = canvas_node(page, "a").bounding_box()
+    b_box = canvas_node(page, "b").bounding_box()
+    assert a_box and b_box
+    page.mouse.move(a_box["x"] - 15, a_box["y"] - 15)
+    page.mouse.down()
+    page.mouse.move(b_box["x"] + b_box["width"] + 15, b_box["y"] + b_box["height"] + 15, steps=5)
+    page.mouse.up()
+    expect(canvas_node(page, "a")).to_have_class(selected)
+    expect(canvas_node(page, "b")).to_have_class(selected)
+    expect(canvas_node(page, "c")).not_to_have_class(selected)
+    expect(page.locator('.edge[data-edge-id="e1"]')).to_have_class(selected)
+
+    # Drag both by the body of b: positions stay on the 20 px grid.
+    grab = centre(canvas_node(page, "b").locator(".node-body"))
+    page.mouse.move(*grab)
+    page.mouse.down()
+    page.mouse.move(grab[0] + 47, grab[1] + 33, steps=6)
+    page.mouse.up()
+    ax, ay = translate(canvas_node(page, "a"))
+    bx, by = translate(canvas_node(page, "b"))
+    assert (ax, ay) != (40, 40)
+    assert all(value % 20 == 0 for value in (ax, ay, bx, by))
+    assert (bx - ax, by - ay) == (260, 0)
+
+    page.keyboard.press("Delete")
+    expect(page.locator("g.node")).to_have_count(1)
+    expect(page.locator(".edge")).to_have_count(0)
+    page.keyboard.press("Control+s")
+    saved(page)
+    assert [n["id"] for n in stored(topology)["nodes"]] == ["c"]
+
+
+def test_zoom_fit_pan_and_the_minimap(page: Page, asgi_live_server: str, alice: Any) -> None:
+    open_editor(page, asgi_live_server, alice, demo_document())
+    zoom = page.locator("#zoom-level")
+    fitted = zoom.inner_text()
+
+    page.get_by_role("button", name="Zoom in").click()
+    expect(zoom).not_to_have_text(fitted)
+    page.get_by_role("button", name="Zoom to fit").click()
+    expect(zoom).to_have_text(fitted)
+
+    viewport = page.locator(f"{CANVAS} .viewport")
+    before = viewport.get_attribute("transform")
+    page.locator(CANVAS).hover(position={"x": 300, "y": 300})
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -300)
+    page.keyboard.up("Control")
+    expect(zoom).not_to_have_text(fitted)
+    page.mouse.wheel(0, 200)
+    expect(viewport).not_to_have_attribute("transform", before or "")
+
+    moved = viewport.get_attribute("transform")
+    page.locator(".minimap").click(position={"x": 20, "y": 20})
+    expect(viewport).not_to_have_attribute("transform", moved or "")
