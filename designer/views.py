@@ -27,7 +27,6 @@ from designer.diff import diff_documents
 from designer.models import StaleVersion, Topology
 from runtime import graph
 from runtime import spec as topology_spec
-from runtime.nodes import GROUPS, KINDS
 from runtime.spec import SpecError
 
 
@@ -167,22 +166,6 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- the editor and its document ---------------------------------------------------------------
-
-
-@require_GET
-def editor(request: HttpRequest, pk: int) -> HttpResponse:
-    topology = get_topology(request, pk)
-    spec = topology.to_spec()
-    context = {
-        "topology": topology,
-        "spec": spec,
-        "findings": graph.lint(spec),
-        "can_edit": topology.can_edit(request.user),
-        "kinds": [KINDS[name] for name in KINDS],
-        "groups": GROUPS,
-        "revisions": topology.revisions.select_related("author")[:50],
-    }
-    return render(request, "designer/editor.html", context)
 
 
 @require_http_methods(["GET", "POST"])
