@@ -1,11 +1,14 @@
 """A topology from the CloudFormation subset that ``cloudformation`` writes.
 
 Settings a resource property carries are read from the property, so an edited template imports
-as edited; the rest (positions, labels, settings no property expresses, nodes and edges with no
-resource) comes from the ``Flowyard`` metadata. A template written by hand imports too: each
-supported resource becomes a node, and subscriptions, rule targets and event source mappings
-become edges. Resources of other types are named and refused unless the caller agrees to skip
-them.
+as edited: queues, topics, buses, rules and their targets, subscriptions, streams, functions,
+state machines, API stages, keys and routes, AppSync APIs, and the consumer settings of event
+source mappings. The rest (positions, labels, settings no property expresses, nodes and edges
+with no resource) comes from the ``Flowyard`` metadata; API routes read from resources are
+merged into the metadata's by method and path, so edited and added routes import while a route
+deleted from the template stays. A template written by hand imports too: each supported
+resource becomes a node, and subscriptions, rule targets and event source mappings become
+edges. Resources of other types are named and refused unless the caller agrees to skip them.
 """
 
 from __future__ import annotations
