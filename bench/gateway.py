@@ -177,22 +177,25 @@ async def load(url: str, clients: int, requests: int, seconds: float) -> dict[st
 
 
 async def throttled_rate(url: str, seconds: float) -> float:
-    """Requests per second the limited stage lets through while 10 clients hammer it."""
+    """Requests per second the limited stage lets through while 10 clients hammer it: the
+    tokens after the burst, over the time between the first and the last allowed request."""
     import httpx
 
-    allowed = 0
+    allowed: list[float] = []
     deadline = time.perf_counter() + seconds
 
     async def client(http: httpx.AsyncClient) -> None:
-        nonlocal allowed
         while time.perf_counter() < deadline:
+            sent = time.perf_counter()
             answer = await http.post(url, content=b"{}")
-            allowed += answer.status_code == 200
+            if answer.status_code == 200:
+                allowed.append(sent)
 
     async with httpx.AsyncClient(timeout=30) as http, asyncio.TaskGroup() as group:
         for _ in range(10):
             group.create_task(client(http))
-    return (allowed - BUCKET_BURST) / seconds
+    allowed.sort()
+    return (len(allowed) - BUCKET_BURST) / max(1e-9, allowed[-1] - allowed[0])
 
 
 def virtual_bucket_rate() -> float:
