@@ -345,21 +345,30 @@ class Engine:
             self.emit(StatsTicked(self.clock.now(), self.snapshot()))
 
     # --- test helpers ---------------------------------------------------------------------------
-    async def settle(self, rounds: int = 50) -> None:
-        """Let every runnable task reach a waiting point (no wall-clock time passes)."""
+    async def settle(self, rounds: int = 3, timeout: float = 5.0) -> None:
+        """Let every runnable task reach a waiting point (no virtual time passes).
+
+        Idle means: nothing ready to run, no timer action queued, no outbox holding work and
+        no store call in flight, three checks in a row. A store across the network answers
+        through the selector, so its round trips are waited for in real time (bounded).
+        ``rounds`` is a lower bound on the passes made, for callers that want more.
+        """
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + timeout
         idle = 0
-        # A store across the network answers through the selector, invisible to the ready
-        # queue: give its round trips a moment before calling the run idle.
-        pause = 0.0 if isinstance(self.store, MemoryStore) else 0.004
-        for _ in range(rounds * 20):
-            await asyncio.sleep(pause if idle else 0)
-            busy = bool(self._due) or any(
-                link.outbox for link in self.links.values() if link.outbox is not None
+        while loop.time() < give_up:
+            store_busy = bool(getattr(self.store, "busy", 0))
+            await asyncio.sleep(0.0005 if store_busy else 0)
+            busy = (
+                bool(self._due)
+                or bool(getattr(self.store, "busy", 0))
+                or any(link.outbox for link in self.links.values() if link.outbox is not None)
             )
-            ready = getattr(asyncio.get_running_loop(), "_ready", None)
+            ready = getattr(loop, "_ready", None)
+            rounds -= 1
             if not busy and (ready is None or len(ready) == 0):
                 idle += 1
-                if idle >= 3:
+                if idle >= 3 and rounds <= 0:
                     return
             else:
                 idle = 0

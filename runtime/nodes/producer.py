@@ -321,11 +321,15 @@ class ProducerNode(NodeRuntime):
         emitted = 0
         while emitted < total:
             await self.engine.gate()
-            due = min(total, int((self.clock.now() - start) * rate) + 1)
+            # A microsecond of tolerance: epoch-sized floats are only exact to ~0.2 µs, and
+            # without it the loop could wake at its deadline and find nothing due.
+            elapsed = self.clock.now() - start + 1e-6
+            due = min(total, int(elapsed * rate) + 1)
             if due > emitted:
                 await self.emit(due - emitted)
                 emitted = due
-            await self.clock.sleep(max(0.0, start + emitted / rate - self.clock.now()))
+            wait = start + emitted / rate - self.clock.now()
+            await self.clock.sleep(max(wait, 1e-6))
 
     async def _schedule(self) -> None:
         expression = self.settings["schedule"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -151,6 +152,20 @@ MAX_BATCH = 10  # ReceiveMessage MaxNumberOfMessages
 MAX_WAIT = 20  # ReceiveMessage WaitTimeSeconds
 MAX_ATTRIBUTES = 10
 PURGE_INTERVAL = 60.0
+BATCH_BYTES = 1048576
+_BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
+# Characters SQS accepts in a body: #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF.
+_BAD_CHARACTER = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _invalid_characters(body: Any) -> tuple[str, str] | None:
+    if isinstance(body, str) and _BAD_CHARACTER.search(body):
+        return (
+            "InvalidParameterValue",
+            "Invalid binary character in the message body; see the allowed characters in the "
+            "SQS documentation.",
+        )
+    return None
 
 
 class QueueNode(NodeRuntime):
@@ -185,6 +200,7 @@ class QueueNode(NodeRuntime):
         self.sources: list[QueueNode] = []  # queues whose DLQ this is
         self.last_purge: float | None = None
         self._counts: dict[str, int] = {}
+        self._version = 0
         self._waiters: list[asyncio.Future[None]] = []
         self.memory = self.engine.store if isinstance(self.engine.store, MemoryStore) else None
 
@@ -243,6 +259,80 @@ class QueueNode(NodeRuntime):
         if accepted:
             await self.store_messages(accepted, delays)
 
+    async def send_batch(self, entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        """SendMessageBatch: entries {Id, MessageBody, MessageAttributes?, DelaySeconds?,
+        MessageGroupId?, MessageDeduplicationId?}; request errors raise, entry errors are
+        listed under Failed with SenderFault (semantics §1.10)."""
+        if not entries:
+            raise StoreError(
+                "AWS.SimpleQueueService.EmptyBatchRequest",
+                "There should be at least one SendMessageBatchRequestEntry in the request.",
+            )
+        if len(entries) > MAX_BATCH:
+            raise StoreError(
+                "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+                f"Maximum number of entries per request are 10. You have sent {len(entries)}.",
+            )
+        ids = [entry.get("Id") for entry in entries]
+        if len(set(ids)) != len(ids):
+            raise StoreError(
+                "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+                "Two or more batch entries in the request have the same Id.",
+            )
+        for entry_id in ids:
+            if not isinstance(entry_id, str) or not _BATCH_ID.fullmatch(entry_id):
+                raise StoreError(
+                    "AWS.SimpleQueueService.InvalidBatchEntryId",
+                    "A batch entry id can only contain alphanumeric characters, hyphens and "
+                    "underscores. It can be at most 80 letters long.",
+                )
+        total = sum(len(str(entry.get("MessageBody", "")).encode()) for entry in entries)
+        if total > BATCH_BYTES:
+            raise StoreError(
+                "AWS.SimpleQueueService.BatchRequestTooLong",
+                f"Batch requests cannot be longer than {BATCH_BYTES} bytes. You have sent "
+                f"{total} bytes.",
+            )
+        successful: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        for entry in entries:
+            system = {
+                name: entry[name]
+                for name in ("DelaySeconds", "MessageGroupId", "MessageDeduplicationId")
+                if name in entry
+            }
+            message = Message.new(
+                entry.get("MessageBody", ""),
+                now=self.clock.now(),
+                attributes=entry.get("MessageAttributes"),
+                system=system,
+                node=self.id,
+                message_id=self.engine.new_id(),
+            )
+            problem = self._problem(message) or _invalid_characters(message.body)
+            if problem is not None:
+                self.refuse(*problem, message)
+                failed.append(
+                    {
+                        "Id": entry["Id"],
+                        "Code": problem[0],
+                        "Message": problem[1],
+                        "SenderFault": True,
+                    }
+                )
+                continue
+            before = self.stats.refused
+            await self.store_messages(
+                [message], [system["DelaySeconds"]] if "DelaySeconds" in system else None
+            )
+            if self.stats.refused > before:
+                failed.append(
+                    {"Id": entry["Id"], "Code": "InvalidParameterValue", "SenderFault": True}
+                )
+            else:
+                successful.append({"Id": entry["Id"], "MessageId": message.id})
+        return {"Successful": successful, "Failed": failed}
+
     async def store_messages(
         self, messages: list[Message], delays: Sequence[float] | None = None
     ) -> None:
@@ -264,6 +354,7 @@ class QueueNode(NodeRuntime):
         self.wake()
 
     def wake(self) -> None:
+        self._version += 1
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             if not waiter.done():
@@ -293,11 +384,15 @@ class QueueNode(NodeRuntime):
             )
         deadline = self.clock.now() + wait
         while True:
+            # A send landing while this receive talks to the store must not be missed.
+            version = self._version
             got = await self._receive_once(max_messages, visibility_timeout)
             now = self.clock.now()
             if got or now >= deadline:
                 return got
             next_change = await self.engine.store.queue_next_change(self.id, now)
+            if self._version != version:
+                continue
             until = deadline if next_change is None else min(deadline, next_change)
             await self._wait_until(until)
 

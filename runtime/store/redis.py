@@ -15,7 +15,7 @@ the run's clock (virtual time included). Layout under the key prefix:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from runtime.events import Message, freeze
@@ -272,6 +272,7 @@ class RedisStore(Store):
         self.client = client
         self.prefix = prefix
         self.options: dict[str, QueueOptions] = {}
+        self.busy = 0
         self._scripts = {
             name: client.register_script(source)
             for name, source in {
@@ -306,9 +307,17 @@ class RedisStore(Store):
         from redis.exceptions import ResponseError
 
         try:
-            return await self._scripts[name](keys=keys, args=args)
+            return await self._do(self._scripts[name](keys=keys, args=args))
         except ResponseError as error:
             raise _store_error(error) from None
+
+    async def _do(self, call: Awaitable[Any]) -> Any:
+        # ``busy`` lets a test's settle() tell "waiting on Redis" from "idle".
+        self.busy += 1
+        try:
+            return await call
+        finally:
+            self.busy -= 1
 
     # --- queues ---------------------------------------------------------------------------------
     async def queue_declare(self, queue: str, options: QueueOptions) -> None:
@@ -421,8 +430,10 @@ class RedisStore(Store):
         return QueueCounts(int(visible), int(flight), int(delayed))
 
     async def queue_next_change(self, queue: str, now: float) -> float | None:
-        found = await self.client.zrangebyscore(
-            f"{self._q(queue)}avail", f"({now}", "+inf", start=0, num=1, withscores=True
+        found = await self._do(
+            self.client.zrangebyscore(
+                f"{self._q(queue)}avail", f"({now}", "+inf", start=0, num=1, withscores=True
+            )
         )
         return float(found[0][1]) if found else None
 
@@ -439,13 +450,15 @@ class RedisStore(Store):
         ]
 
     async def queue_peek(self, queue: str, now: float, limit: int = 10) -> list[QueueRecord]:
-        members = await self.client.zrangebyscore(
-            f"{self._q(queue)}avail", "-inf", now, start=0, num=limit
+        members = await self._do(
+            self.client.zrangebyscore(f"{self._q(queue)}avail", "-inf", now, start=0, num=limit)
         )
         records = []
         for member in members:
-            fields = await self.client.hmget(
-                f"{self._q(queue)}r:{_text(member)}", "msg", "sent", "count", "group", "dls"
+            fields = await self._do(
+                self.client.hmget(
+                    f"{self._q(queue)}r:{_text(member)}", "msg", "sent", "count", "group", "dls"
+                )
             )
             if fields[0] is not None:
                 records.append(self._record(*fields))
@@ -478,7 +491,8 @@ class RedisStore(Store):
     async def log_read(self, log: str, partition: int, offset: int, limit: int) -> list[LogRecord]:
         start, _ = await self.log_bounds(log, partition)
         index = max(0, offset - start)
-        raw = await self.client.lrange(self._log(log, partition)[0], index, index + limit - 1)
+        key = self._log(log, partition)[0]
+        raw = await self._do(self.client.lrange(key, index, index + limit - 1))
         records = []
         for position, text in enumerate(raw):
             key, value, headers, timestamp, message = json.loads(text)
@@ -496,17 +510,17 @@ class RedisStore(Store):
 
     async def log_bounds(self, log: str, partition: int) -> tuple[int, int]:
         key, start_key = self._log(log, partition)
-        start = int(await self.client.get(start_key) or 0)
-        return start, start + int(await self.client.llen(key))
+        start = int(await self._do(self.client.get(start_key)) or 0)
+        return start, start + int(await self._do(self.client.llen(key)))
 
     async def log_trim(self, log: str, partition: int, before: float) -> int:
         return int(await self._run("trim", self._log(log, partition), [before]))
 
     async def offset_commit(self, log: str, group: str, partition: int, offset: int) -> None:
-        await self.client.hset(f"{self.prefix}o:{log}:{group}", str(partition), offset)
+        await self._do(self.client.hset(f"{self.prefix}o:{log}:{group}", str(partition), offset))
 
     async def offset_get(self, log: str, group: str, partition: int) -> int | None:
-        found = await self.client.hget(f"{self.prefix}o:{log}:{group}", str(partition))
+        found = await self._do(self.client.hget(f"{self.prefix}o:{log}:{group}", str(partition)))
         return None if found is None else int(found)
 
     # --- housekeeping ---------------------------------------------------------------------------

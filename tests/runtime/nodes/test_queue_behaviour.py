@@ -395,3 +395,37 @@ async def test_a_consumer_batch_is_at_most_ten_and_is_deleted_when_handled() -> 
     assert stats["q"]["acked"] == 25 and stats["sink"]["in"] == 25
     assert (await engine.node("q").counts())["depth"] == 0
     await engine.stop()
+
+
+async def test_sqs_case_19_send_message_batch_checks_the_request_then_each_entry() -> None:
+    engine, queue, _, _ = await queue_run()
+    with pytest.raises(StoreError) as error:
+        await queue.send_batch([{"Id": f"e{i}", "MessageBody": "x"} for i in range(11)])
+    assert error.value.code.endswith("TooManyEntriesInBatchRequest")
+    with pytest.raises(StoreError) as error:
+        await queue.send_batch([{"Id": "a", "MessageBody": "x"}, {"Id": "a", "MessageBody": "y"}])
+    assert error.value.code.endswith("BatchEntryIdsNotDistinct")
+    with pytest.raises(StoreError) as error:
+        await queue.send_batch([{"Id": "bad id!", "MessageBody": "x"}])
+    assert error.value.code.endswith("InvalidBatchEntryId")
+    result = await queue.send_batch(
+        [
+            {"Id": "a", "MessageBody": "one"},
+            {"Id": "b", "MessageBody": "bad \x00 char"},
+            {"Id": "c", "MessageBody": "three"},
+        ]
+    )
+    assert [entry["Id"] for entry in result["Successful"]] == ["a", "c"]
+    (failure,) = result["Failed"]
+    assert failure["Id"] == "b" and failure["SenderFault"] is True
+    assert len(await queue.receive(10, wait=0)) == 2
+    await engine.stop()
+
+
+async def test_sqs_a_batch_over_one_mib_is_refused_whole() -> None:
+    engine, queue, _, _ = await queue_run()
+    entries = [{"Id": f"e{i}", "MessageBody": "x" * 262_144} for i in range(4)]
+    entries[0]["MessageBody"] += "x"
+    with pytest.raises(StoreError, match="You have sent 1048577 bytes"):
+        await queue.send_batch(entries)
+    await engine.stop()
