@@ -532,7 +532,8 @@ function edgeCaption(edge, source) {
 }
 
 export function edgePath(x1, y1, x2, y2) {
-  const dx = Math.max(40, Math.abs(x2 - x1) / 2);
+  // Forward wires bow gently; backward ones leave right and enter left in a compact S.
+  const dx = x2 >= x1 ? Math.max(40, (x2 - x1) / 2) : Math.min(160, 60 + (x1 - x2) / 4);
   return `M${x1} ${y1} C${x1 + dx} ${y1} ${x2 - dx} ${y2} ${x2} ${y2}`;
 }
 

@@ -419,7 +419,7 @@ function itemSnapshot(target, id) {
   return JSON.stringify([store.doc.name, store.doc.description || ""]);
 }
 
-function loadInspector(target, id) {
+function loadInspector(target, id, attempt = 1) {
   const values = { target, id, mode: "load" };
   if (target === "node") {
     const node = store.node(id);
@@ -454,7 +454,11 @@ function loadInspector(target, id) {
       if (target === "node") listConnections($(".connections", panel), id);
       if (state.focusInspector) { state.focusInspector = false; $("#insp-label", panel)?.focus(); }
     })
-    .catch(() => { if (ticket === inspectorTicket) notify("Could not load the inspector; check the connection.", "error"); });
+    .catch(() => {
+      if (ticket !== inspectorTicket) return;
+      if (attempt < 3) { setTimeout(() => { if (ticket === inspectorTicket) loadInspector(target, id, attempt + 1); }, 800 * attempt); return; }
+      notify("Could not load the inspector; check the connection. Select the item again to retry.", "error");
+    });
 }
 let inspectorTicket = 0;
 
