@@ -636,9 +636,21 @@ class RuleNode(NodeRuntime):
         return lambda event: event
 
     def tasks(self) -> list[tuple[str, TaskFactory]]:
-        if self.settings["schedule_expression"] and self.enabled:
-            return [("schedule", self._schedule)]
-        return []
+        if not (self.settings["schedule_expression"] and self.enabled):
+            return []
+        custom = [
+            link.source.id
+            for link in self.inbound
+            if link.source.kind == "event_bus" and link.source.settings["bus_name"] != "default"
+        ]
+        if custom:
+            # PutRule refuses this; a topology can still say it, so the run says why it's off.
+            self.refuse(
+                "ValidationException",
+                "ScheduleExpression is supported only on the default event bus.",
+            )
+            return []
+        return [("schedule", self._schedule)]
 
     async def accept(self, messages: list[Message], link: Link | None) -> None:
         if not self.enabled or self.pattern is None:

@@ -150,6 +150,7 @@ class StreamNode(NodeRuntime):
         self.positions: dict[tuple[str, int], int] = {}
         self._waiters: list[asyncio.Future[None]] = []
         self.window: dict[int, tuple[int, int]] = {}  # shard → (second, records) for realism
+        self.reads: dict[int, tuple[int, int]] = {}  # shard → (second, GetRecords calls)
 
     def shard_range(self, shard: int) -> tuple[int, int]:
         start = shard * self.step
@@ -249,6 +250,45 @@ class StreamNode(NodeRuntime):
             "SequenceNumber": self.sequence_number(shard, offsets[0], now),
         }
 
+    async def put_records(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        """PutRecords: at most 500 entries {Data, PartitionKey, ExplicitHashKey?}; not atomic,
+        per-record results in request order (semantics §4.2)."""
+        if not 1 <= len(entries) <= MAX_PUT_RECORDS:
+            raise StoreError(
+                "ValidationException",
+                "1 validation error detected: Value at 'records' failed to satisfy constraint: "
+                f"Member must have length less than or equal to {MAX_PUT_RECORDS}",
+            )
+        results: list[dict[str, Any]] = []
+        failed = 0
+        now = self.clock.now()
+        for entry in entries:
+            key = str(entry.get("PartitionKey", ""))
+            try:
+                shard = self.shard_for(key, entry.get("ExplicitHashKey"))
+                if self.settings["enforce_throughput"] and not self._within_limits(shard, now):
+                    raise StoreError(
+                        "ProvisionedThroughputExceededException",
+                        "Rate exceeded for shard " + self.shard_id(shard),
+                    )
+                result = await self.put_record(entry.get("Data"), key, explicit_hash_key=None)
+                results.append(result)
+            except StoreError as error:
+                failed += 1
+                results.append({"ErrorCode": error.code, "ErrorMessage": error.message})
+        return {"FailedRecordCount": failed, "Records": results}
+
+    def _read_allowed(self, shard: int) -> bool:
+        """Realism: 5 GetRecords calls per second per shard, shared by polling consumers."""
+        if not self.settings["enforce_throughput"]:
+            return True
+        second = int(self.clock.now())
+        window, calls = self.reads.get(shard, (second, 0))
+        if window != second:
+            window, calls = second, 0
+        self.reads[shard] = (window, calls + 1)
+        return calls < 5
+
     def wake(self) -> None:
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
@@ -308,6 +348,11 @@ class StreamNode(NodeRuntime):
                 f"Iterator expired. The iterator was created at time {issued} while right now "
                 f"it is {self.clock.now()} which is further in the future than the tolerated "
                 f"delay of {int(ITERATOR_LIFETIME * 1000)} milliseconds.",
+            )
+        if not self._read_allowed(shard):
+            raise StoreError(
+                "ProvisionedThroughputExceededException",
+                f"Rate exceeded for {self.shard_id(shard)}: 5 GetRecords calls per second.",
             )
         await self._trim(shard)
         start, end = await self.engine.store.log_bounds(self.id, shard)

@@ -318,3 +318,14 @@ async def test_a_producer_sends_its_source_and_detail_type_to_a_bus() -> None:
     await engine.node("p").emit(3)
     assert [m.body["detail"] for m in await received(engine, "q")] == [{"n": 1}, {"n": 2}, {"n": 3}]
     await engine.stop()
+
+
+async def test_eventbridge_case_6_a_schedule_on_a_custom_bus_is_refused() -> None:
+    nodes, edges = bus_topology({"r": {"schedule_expression": "rate(5 minutes)"}}, [("r", "q", {})])
+    engine, _, observer = engine_for(nodes, edges)
+    await engine.start()
+    (refused,) = observer.of(MessageRefused)
+    assert refused.error_message == "ScheduleExpression is supported only on the default event bus."
+    await engine.advance(600)
+    assert await received(engine, "q") == []
+    await engine.stop()

@@ -176,3 +176,37 @@ async def test_a_failing_consumer_blocks_its_shard_and_retries_the_same_batch() 
     assert engine.node("fn").invocations == 4 and stats["s"]["retries"] == 8
     assert engine.node("s").positions[("s-fn", 0)] == 0
     await engine.stop()
+
+
+async def test_kinesis_case_10_put_records_over_the_shard_limit_fails_only_those_records() -> None:
+    engine, stream, _, _ = await stream_run(enforce_throughput=True)
+    result = await stream.put_records([{"Data": i, "PartitionKey": "k"} for i in range(500)])
+    assert result["FailedRecordCount"] == 0
+    result = await stream.put_records([{"Data": i, "PartitionKey": "k"} for i in range(500)])
+    failed = [r for r in result["Records"] if "ErrorCode" in r]
+    assert result["FailedRecordCount"] == len(failed) == 0
+    more = await stream.put_records([{"Data": "x", "PartitionKey": "k"}] * 2)
+    assert more["FailedRecordCount"] == 2
+    assert more["Records"][0]["ErrorCode"] == "ProvisionedThroughputExceededException"
+    await engine.stop()
+
+
+async def test_kinesis_case_11_a_sixth_get_records_call_in_a_second_is_throttled() -> None:
+    engine, stream, _, _ = await stream_run(enforce_throughput=True)
+    iterator = await stream.get_shard_iterator("shardId-000000000000", "TRIM_HORIZON")
+    for _ in range(5):
+        iterator = (await stream.get_records(iterator))["NextShardIterator"]
+    with pytest.raises(StoreError) as error:
+        await stream.get_records(iterator)
+    assert error.value.code == "ProvisionedThroughputExceededException"
+    await engine.advance(1)
+    assert (await stream.get_records(iterator))["Records"] == []
+    await engine.stop()
+
+
+async def test_kinesis_case_12_put_records_takes_at_most_500_entries() -> None:
+    engine, stream, _, _ = await stream_run()
+    with pytest.raises(StoreError) as error:
+        await stream.put_records([{"Data": 1, "PartitionKey": "k"}] * 501)
+    assert error.value.code == "ValidationException"
+    await engine.stop()
