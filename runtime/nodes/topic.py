@@ -297,6 +297,7 @@ def _shallow_filter_problems(policy: dict[str, Any], scope: str) -> list[Problem
 
 
 DEDUP_WINDOW = 300.0
+MAX_BATCH = 10  # PublishBatch entries
 SIGNING_CERT = "https://sns.{region}.amazonaws.com/SimpleNotificationService-flowyard.pem"
 UNSUBSCRIBE = "https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={arn}"
 # AWS-managed endpoints (queues, functions): 3 immediate, 2 at 1 s, 10 backing off 1→20 s,
@@ -386,6 +387,51 @@ class TopicNode(NodeRuntime):
                     "Invalid parameter: Message Structure - No default entry in JSON message body",
                 )
         return None
+
+    async def publish_batch(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        """PublishBatch: at most 10 entries {Id, Message, MessageAttributes?, MessageGroupId?,
+        MessageDeduplicationId?, Subject?} totalling at most 256 KiB; per-entry results."""
+        if len(entries) > MAX_BATCH:
+            raise DeliveryFailed(
+                "TooManyEntriesInBatchRequest",
+                "The batch request contains more entries than permissible.",
+                retriable=False,
+            )
+        ids = [entry.get("Id") for entry in entries]
+        if len(set(ids)) != len(ids):
+            raise DeliveryFailed(
+                "BatchEntryIdsNotDistinct",
+                "Two or more batch entries in the request have the same Id.",
+                retriable=False,
+            )
+        total = sum(len(str(entry.get("Message", "")).encode()) for entry in entries)
+        if total > self.settings["max_message_size"]:
+            raise DeliveryFailed(
+                "BatchRequestTooLong",
+                "The length of all the messages put together is more than the limit.",
+                retriable=False,
+            )
+        successful, failed = [], []
+        for entry in entries:
+            system = {
+                name: entry[name]
+                for name in ("MessageGroupId", "MessageDeduplicationId", "Subject")
+                if name in entry
+            }
+            message = Message.new(
+                entry.get("Message", ""),
+                now=self.clock.now(),
+                attributes=entry.get("MessageAttributes"),
+                system=system,
+                node=self.id,
+            )
+            refused = self.stats.refused
+            await self.accept([message], None)
+            if self.stats.refused > refused:
+                failed.append({"Id": entry["Id"], "Code": "InvalidParameter", "SenderFault": True})
+            else:
+                successful.append({"Id": entry["Id"], "MessageId": message.id})
+        return {"Successful": successful, "Failed": failed}
 
     async def accept(self, messages: list[Message], link: Link | None) -> None:
         published: list[Message] = []

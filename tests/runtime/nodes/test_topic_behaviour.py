@@ -226,3 +226,28 @@ async def test_a_fifo_topic_passes_group_and_dedup_ids_to_fifo_queues() -> None:
     got = await engine.node("q").receive(10, wait=0)
     assert [item.message.body for item in got] == ["a1", "a2"] and got[0].group == "A"
     await engine.stop()
+
+
+async def test_sns_case_16_publish_batch_limits_entries_and_total_size() -> None:
+    from runtime.nodes.behaviour import DeliveryFailed
+
+    engine, _ = await topic_run([("q", "queue", {})])
+    topic = engine.node("t")
+    eleven = [{"Id": f"e{i}", "Message": "m"} for i in range(11)]
+    try:
+        await topic.publish_batch(eleven)
+    except DeliveryFailed as error:
+        assert error.code == "TooManyEntriesInBatchRequest"
+    else:
+        raise AssertionError("11 entries were accepted")
+    big = [{"Id": f"e{i}", "Message": "x" * 30 * 1024} for i in range(10)]
+    try:
+        await topic.publish_batch(big)
+    except DeliveryFailed as error:
+        assert error.code == "BatchRequestTooLong"
+    else:
+        raise AssertionError("300 KiB were accepted")
+    result = await topic.publish_batch([{"Id": "a", "Message": "one"}, {"Id": "b", "Message": ""}])
+    assert [e["Id"] for e in result["Successful"]] == ["a"] and result["Failed"][0]["Id"] == "b"
+    assert len(await bodies(engine, "q")) == 1
+    await engine.stop()
