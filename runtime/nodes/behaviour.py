@@ -237,7 +237,7 @@ class NodeRuntime:
         if engine.message_events:
             for message in messages:
                 engine.message_event(self, action, message, detail)
-        else:
+        elif engine.traces:  # nothing was ever sent by hand: no message can be traced
             for message in messages:
                 if message.traced:
                     engine.message_event(self, action, message, detail)

@@ -338,16 +338,18 @@ class QueueNode(NodeRuntime):
     ) -> None:
         try:
             if self.memory is not None:
-                outcomes = self.memory.queue_send_now(self.id, messages, self.clock.now(), delays)
+                duplicates = self.memory.queue_store_now(
+                    self.id, messages, self.clock.now(), delays
+                )
             else:
                 outcomes = await self.engine.store.queue_send(
                     self.id, messages, self.clock.now(), delays=delays
                 )
+                duplicates = sum(1 for outcome in outcomes if outcome.duplicate)
         except StoreError as error:
             for message in messages:
                 self.refuse(error.code, error.message, message)
             return
-        duplicates = sum(1 for outcome in outcomes if outcome.duplicate)
         self.stats.duplicates += duplicates
         self.stats.received += len(messages) - duplicates
         self.note("received", messages)

@@ -85,6 +85,18 @@ class MemoryQueue:
             self._forget_old_dedup_ids(now)
         return outcomes
 
+    def store(self, messages: Sequence[Message], now: float, delays: Sequence[float] | None) -> int:
+        """send() without per-message outcomes, for the engine: returns the duplicate count."""
+        options = self.options
+        if options.fifo or delays is not None or options.delay_seconds:
+            return sum(1 for outcome in self.send(messages, now, delays) if outcome.duplicate)
+        retention = options.retention_period
+        sequence, record, append = self._sequence, self._record, self.ready.append
+        for message in messages:
+            append(record(message, now, now, retention, next(sequence), None, None))
+        self.visible_count += len(messages)
+        return 0
+
     def _send_standard(self, messages: Sequence[Message], now: float) -> list[SendOutcome]:
         """The hot path: a standard queue without delays appends straight to the ready deque."""
         retention = self.options.retention_period
@@ -466,7 +478,14 @@ class MemoryStore(Store):
         else:
             existing.options = options
 
-    async def queue_send(self, queue, messages, now, *, delays=None):  # type: ignore[no-untyped-def]
+    async def queue_send(
+        self,
+        queue: str,
+        messages: Sequence[Message],
+        now: float,
+        *,
+        delays: Sequence[float] | None = None,
+    ) -> list[SendOutcome]:
         return self._queue(queue).send(messages, now, delays)
 
     def queue_send_now(
@@ -479,7 +498,24 @@ class MemoryStore(Store):
         """The synchronous fast path the engine uses when the store is in memory."""
         return self._queue(queue).send(messages, now, delays)
 
-    async def queue_receive(self, queue, now, *, max_messages=1, visibility_timeout=None):  # type: ignore[no-untyped-def]
+    def queue_store_now(
+        self,
+        queue: str,
+        messages: Sequence[Message],
+        now: float,
+        delays: Sequence[float] | None = None,
+    ) -> int:
+        """Synchronous send for the engine's hot path; returns how many were duplicates."""
+        return self._queue(queue).store(messages, now, delays)
+
+    async def queue_receive(
+        self,
+        queue: str,
+        now: float,
+        *,
+        max_messages: int = 1,
+        visibility_timeout: float | None = None,
+    ) -> ReceiveResult:
         return self._queue(queue).receive(now, max_messages, visibility_timeout)
 
     async def queue_delete(self, queue: str, receipts: Sequence[str], now: float) -> int:
