@@ -335,6 +335,17 @@ for (const item of document.querySelectorAll("[data-palette-kind]")) {
     addNode(item.dataset.paletteKind, c.x, c.y, "at the centre");
   });
 }
+// Double-click a node (or a connection) to type its label straight away.
+svg.addEventListener("dblclick", (event) => {
+  // Pointer capture retargets the click events to the svg: look at what is under the pointer.
+  const under = document.elementFromPoint(event.clientX, event.clientY);
+  const target = under?.closest?.("g.node, g.edge");
+  if (!target) return;
+  const loaded = $("#inspector").dataset.loaded;
+  const key = target.matches("g.node") ? `node:${target.dataset.nodeId}` : `edge:${target.dataset.edgeId}`;
+  if (loaded === key && $("#insp-label")) $("#insp-label").focus();
+  else state.focusInspector = true;
+});
 svg.addEventListener("dragover", (event) => {
   if (!editable) return;
   event.preventDefault();

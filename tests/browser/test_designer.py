@@ -609,3 +609,19 @@ def test_zoom_fit_pan_and_the_minimap(page: Page, asgi_live_server: str, alice: 
     moved = viewport.get_attribute("transform")
     page.locator(".minimap").click(position={"x": 20, "y": 20})
     expect(viewport).not_to_have_attribute("transform", moved or "")
+
+
+def test_double_click_a_node_to_rename_it(page: Page, asgi_live_server: str, alice: Any) -> None:
+    open_editor(
+        page, asgi_live_server, alice, make_document(nodes=[node("q", "queue", x=40, y=40)])
+    )
+
+    canvas_node(page, "q").dblclick()
+    label = page.locator("#insp-label")
+    expect(label).to_be_focused()
+    label.fill("Orders & <returns>")
+    label.press("Enter")
+    expect(canvas_node(page, "q").locator(".node-label")).to_have_text("Orders & <returns>")
+    canvas_node(page, "q").focus()  # in a text field Ctrl+Z is the field's own undo
+    page.keyboard.press("Control+z")
+    expect(canvas_node(page, "q").locator(".node-label")).to_have_text("q")
