@@ -293,7 +293,9 @@ def _load_nodes(
         node = _load_node(f"/nodes/{index}", item, problems)
         if isinstance(item, dict) and isinstance(item.get("id"), str):
             kind = item.get("kind")
-            declared.setdefault(item["id"], kind if kind in KINDS else None)
+            declared.setdefault(
+                item["id"], kind if isinstance(kind, str) and kind in KINDS else None
+            )
         if node is None:
             continue
         if node.id in seen:

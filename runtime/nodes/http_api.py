@@ -310,7 +310,8 @@ def _integration_problems(integration: Any, where: str) -> list[Problem]:
     for key in integration:
         if key not in ("action", "target"):
             problems.append((f"{where}/{key}", f"unknown integration setting {key!r}"))
-    if integration.get("action") not in ACTIONS:
+    action = integration.get("action")
+    if not isinstance(action, str) or action not in ACTIONS:
         problems.append((f"{where}/action", "must be one of " + ", ".join(ACTIONS)))
     target = integration.get("target")
     if not isinstance(target, str) or not target:

@@ -228,3 +228,10 @@ def test_it_refuses_floats_that_overflow_to_infinity(number: str) -> None:
 def test_a_refused_number_names_its_line_and_column() -> None:
     text = '{"schema": "flowyard.topology/1",\n "name": "n", "meta": {"big": 1e999}}'
     assert errors_of(text) == [("", "number 1e999 is too large at line 2, column 31")]
+
+
+@pytest.mark.parametrize("kind", [["queue"], {"k": 1}, 3, None])
+def test_a_kind_that_is_not_a_string_is_an_error_not_a_crash(kind: Any) -> None:
+    data = document()
+    data["nodes"][0]["kind"] = kind
+    assert errors_of(data)[0][0] == "/nodes/0/kind"

@@ -171,3 +171,13 @@ def test_stage_names_and_variables_follow_api_gateway() -> None:
     assert problems(HttpApi, stage_variables=many) == {
         "/stage_variables": "must have at most 100 variables"
     }
+
+
+def test_an_integration_action_that_is_not_a_string_is_an_error_not_a_crash() -> None:
+    from runtime.nodes.http_api import HttpApi
+
+    routes = [
+        {"method": "POST", "path": "/x", "integration": {"action": ["Invoke"], "target": "f"}}
+    ]
+    problems = HttpApi.check_config({"routes": routes})
+    assert any(pointer.endswith("/action") for pointer, _ in problems)
