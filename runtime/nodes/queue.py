@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,8 +17,10 @@ from runtime.nodes.behaviour import (
     NodeRuntime,
     TaskFactory,
     message_bytes,
+    sns_attributes,
 )
 from runtime.store import MemoryStore, QueueOptions, QueueRecord, Received, StoreError
+from runtime.store.memory import body_text
 
 # Kinds that may consume a queue (an event source mapping or an EventBridge Pipe).
 QUEUE_CONSUMERS = frozenset({"function", "state_machine", "webhook", "log"})
@@ -156,6 +160,20 @@ BATCH_BYTES = 1048576
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 # Characters SQS accepts in a body: #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF.
 _BAD_CHARACTER = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def md5_of_message_attributes(attributes: dict[str, dict[str, str]]) -> str:
+    """SQS's MD5OfMessageAttributes (semantics §1.11): per name in order, length-prefixed
+    name, type and value, with transport byte 1 for String/Number and 2 for Binary."""
+    buffer = bytearray()
+    for name in sorted(attributes):
+        data_type = attributes[name]["DataType"]
+        value = attributes[name]["StringValue"].encode()
+        for part in (name.encode(), data_type.encode()):
+            buffer += struct.pack(">I", len(part)) + part
+        buffer += b"\x02" if data_type.startswith("Binary") else b"\x01"
+        buffer += struct.pack(">I", len(value)) + value
+    return hashlib.md5(buffer).hexdigest()
 
 
 def _invalid_characters(body: Any) -> tuple[str, str] | None:
@@ -397,6 +415,71 @@ class QueueNode(NodeRuntime):
                 continue
             until = deadline if next_change is None else min(deadline, next_change)
             await self._wait_until(until)
+
+    async def receive_message(
+        self,
+        max_messages: int = 1,
+        *,
+        wait: float | None = None,
+        visibility_timeout: float | None = None,
+        attribute_names: Sequence[str] = (),
+        message_attribute_names: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """ReceiveMessage in the API's shape: system attributes and message attributes only
+        when asked for (names, "All", or "prefix.*" for message attributes), with the MD5s."""
+        received = await self.receive(
+            max_messages, wait=wait, visibility_timeout=visibility_timeout
+        )
+        if not received:
+            return {}
+        return {
+            "Messages": [
+                self._api_message(item, attribute_names, message_attribute_names)
+                for item in received
+            ]
+        }
+
+    def _api_message(
+        self, item: Received, attribute_names: Sequence[str], message_attribute_names: Sequence[str]
+    ) -> dict[str, Any]:
+        body = body_text(item.message.body)
+        shaped: dict[str, Any] = {
+            "MessageId": item.message.id,
+            "ReceiptHandle": item.receipt,
+            "MD5OfBody": hashlib.md5(body.encode()).hexdigest(),
+            "Body": body,
+        }
+        system = {
+            "ApproximateReceiveCount": str(item.receive_count),
+            "SentTimestamp": str(int(item.sent_at * 1000)),
+            "ApproximateFirstReceiveTimestamp": str(int(item.first_receive_at * 1000)),
+            "SenderId": self.engine.settings.account,
+        }
+        if item.group is not None:
+            system["MessageGroupId"] = item.group
+            system["SequenceNumber"] = str(10**19 + item.sequence)
+        if item.dead_letter_source:
+            system["DeadLetterQueueSourceArn"] = item.dead_letter_source
+        wanted = set(attribute_names)
+        if wanted:
+            shaped["Attributes"] = {
+                name: value for name, value in system.items() if "All" in wanted or name in wanted
+            }
+        attributes = sns_attributes(item.message.attributes)
+        chosen = {
+            name: value
+            for name, value in attributes.items()
+            if any(
+                pattern == "All"
+                or pattern == name
+                or (pattern.endswith(".*") and name.startswith(pattern[:-1]))
+                for pattern in message_attribute_names
+            )
+        }
+        if chosen:
+            shaped["MessageAttributes"] = chosen
+            shaped["MD5OfMessageAttributes"] = md5_of_message_attributes(chosen)
+        return shaped
 
     async def _receive_once(self, wanted: int, visibility: float | None) -> list[Received]:
         store = self.engine.store

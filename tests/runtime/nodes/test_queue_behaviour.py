@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -428,4 +429,34 @@ async def test_sqs_a_batch_over_one_mib_is_refused_whole() -> None:
     entries[0]["MessageBody"] += "x"
     with pytest.raises(StoreError, match="You have sent 1048577 bytes"):
         await queue.send_batch(entries)
+    await engine.stop()
+
+
+async def test_sqs_case_21_message_attributes_come_back_only_when_asked_with_their_md5() -> None:
+    from runtime.nodes.queue import md5_of_message_attributes
+
+    engine, queue, _, _ = await queue_run(visibility_timeout=0)
+    await engine.send("q", {"a": 1}, {"store": "S1", "count": 3, "order.id": "o-7"})
+    plain = (await queue.receive_message(1, wait=0))["Messages"][0]
+    assert "MessageAttributes" not in plain and "Attributes" not in plain
+    assert plain["Body"] == '{"a":1}'
+    assert plain["MD5OfBody"] == hashlib.md5(b'{"a":1}').hexdigest()
+    full = (
+        await queue.receive_message(
+            1, wait=0, attribute_names=["All"], message_attribute_names=["All"]
+        )
+    )["Messages"][0]
+    assert full["MessageAttributes"] == {
+        "store": {"DataType": "String", "StringValue": "S1"},
+        "count": {"DataType": "Number", "StringValue": "3"},
+        "order.id": {"DataType": "String", "StringValue": "o-7"},
+    }
+    assert full["MD5OfMessageAttributes"] == md5_of_message_attributes(full["MessageAttributes"])
+    # Worked by hand from the algorithm in semantics §1.11 for {"store": String "S1"}.
+    assert md5_of_message_attributes({"store": {"DataType": "String", "StringValue": "S1"}}) == (
+        "e5bc64c29439841a0ac7541def891620"
+    )
+    assert full["Attributes"]["ApproximateReceiveCount"] == "2"
+    prefixed = await queue.receive_message(1, wait=0, message_attribute_names=["order.*"])
+    assert prefixed["Messages"][0]["MessageAttributes"].keys() == {"order.id"}
     await engine.stop()
