@@ -370,5 +370,41 @@ class KafkaTopicNode(NodeRuntime):
             await self.commit(group)
         return True
 
+    def set_partitions(self, count: int) -> None:
+        """CreatePartitions: a topic grows, never shrinks; keys then map by the new count."""
+        if count < self.partitions:
+            raise StoreError(
+                "InvalidPartitionsException",
+                f"Topic currently has {self.partitions} partitions, which is higher than the "
+                f"requested {count}.",
+            )
+        self.partitions = count
+        self._round_robin = itertools.cycle(range(count))
+        for name, group in list(self.groups.items()):
+            fresh = Group(name, group.members, count)
+            fresh.positions = group.positions
+            self.groups[name] = fresh
+            for member in group.members:
+                self.group_of[member.id] = fresh
+
+    async def read_compacted(self, partition: int) -> list[LogRecord]:
+        """What a reader from the start sees once compaction ran (cleanup.policy compact):
+        the latest record per key at its original offset; a tombstone (null value) hides its
+        key once delete.retention.ms has passed."""
+        if "compact" not in self.settings["cleanup_policy"]:
+            raise StoreError("InvalidRequestException", "the topic is not compacted")
+        start, end = await self.engine.store.log_bounds(self.id, partition)
+        records = await self.engine.store.log_read(self.id, partition, start, end - start)
+        latest: dict[Any, LogRecord] = {}
+        for record in records:
+            latest[record.key] = record
+        horizon = self.clock.now() - self.settings["delete_retention_ms"] / 1000
+        kept = [
+            record
+            for record in latest.values()
+            if record.value is not None or record.timestamp > horizon
+        ]
+        return sorted(kept, key=lambda record: record.offset)
+
     def gauges(self) -> dict[str, Any]:
         return {"partitions": self.partitions, "groups": len(self.groups)}

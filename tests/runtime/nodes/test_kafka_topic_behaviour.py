@@ -8,6 +8,7 @@ import pytest
 
 from runtime.events import MessageRefused
 from runtime.nodes.kafka_topic import murmur2, partition_for
+from runtime.store import StoreError
 from tests.runtime.engine_helpers import edge, engine_for, node
 
 # Expected values from Kafka's own UtilsTest (the Java client), pinned here.
@@ -175,4 +176,36 @@ async def test_consumer_lag_is_the_end_offset_minus_the_committed_offset() -> No
     assert (await topic.lag("G"))[0] == 3
     await engine.advance(1)
     assert (await topic.lag("G"))[0] == 0
+    await engine.stop()
+
+
+async def test_kafka_case_11_compaction_keeps_the_latest_per_key_and_tombstones_expire() -> None:
+    nodes = [node("k", "kafka_topic", cleanup_policy="compact", delete_retention_ms=60_000)]
+    engine, _, _ = engine_for(nodes)
+    await engine.start()
+    topic = engine.node("k")
+    for key, value in (("a", 1), ("b", 2), ("a", 3)):
+        await topic.produce(value, key)
+    assert [(r.key, r.value, r.offset) for r in await topic.read_compacted(0)] == [
+        ("b", 2, 1),
+        ("a", 3, 2),
+    ]
+    await topic.produce(None, "b")
+    assert [r.key for r in await topic.read_compacted(0)] == ["a", "b"]  # tombstone still visible
+    await engine.advance(61)
+    assert [(r.key, r.value) for r in await topic.read_compacted(0)] == [("a", 3)]
+    await engine.stop()
+
+
+async def test_kafka_case_13_more_partitions_remap_some_keys_and_fewer_are_refused() -> None:
+    engine, topic, _ = await topic_run(3)
+    keys = [f"user-{i}" for i in range(20)]
+    before = {key: topic.choose_partition(key) for key in keys}
+    topic.set_partitions(4)
+    after = {key: topic.choose_partition(key) for key in keys}
+    assert after == {key: partition_for(key.encode(), 4) for key in keys}
+    assert any(before[key] != after[key] for key in keys)
+    with pytest.raises(StoreError) as error:
+        topic.set_partitions(2)
+    assert error.value.code == "InvalidPartitionsException"
     await engine.stop()
