@@ -152,6 +152,7 @@ class BrokerNode(NodeRuntime):
         self.groups: dict[str, Link] = {}
         self.pending: deque[Message] = deque()  # queue messages waiting for a consumer
         self.dead_letters: deque[Message] = deque(maxlen=MAX_DEAD_LETTERS)
+        self.offline: dict[str, deque[Message]] = {}  # topic subscribers not connected
 
     async def accept(self, messages: list[Message], link: Link | None) -> None:
         self.note_received(messages)
@@ -168,9 +169,28 @@ class BrokerNode(NodeRuntime):
                 self.pending.extend(stored)
             return  # a topic without subscribers: nobody was active at publish time
         for message in stored:
-            targets = [self._consumer(message)] if self.is_queue else self.links
-            for target in targets:
-                await self._dispatch(target, message, 1)
+            if self.is_queue:
+                await self._dispatch(self._consumer(message), message, 1)
+                continue
+            for target in self.links:
+                if target.target.id not in self.offline:
+                    await self._dispatch(target, message, 1)
+                elif self.settings["durable_subscriptions"]:
+                    self.offline[target.target.id].append(message)
+                else:
+                    self.stats.dropped += 1  # a non-durable subscriber misses what it did not see
+
+    def disconnect(self, consumer: str) -> None:
+        """A subscriber goes away: a durable subscription keeps its messages meanwhile."""
+        self.offline.setdefault(consumer, deque())
+
+    async def reconnect(self, consumer: str) -> int:
+        """The subscriber is back: a durable subscription delivers what it kept."""
+        kept = self.offline.pop(consumer, deque())
+        link = next(link for link in self.links if link.target.id == consumer)
+        for message in kept:
+            await self._dispatch(link, message, 1)
+        return len(kept)
 
     def _consumer(self, message: Message) -> Link:
         group = message.system.get("JMSXGroupID") or message.attributes.get("JMSXGroupID")

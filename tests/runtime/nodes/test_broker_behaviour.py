@@ -91,3 +91,17 @@ async def test_mq_messages_past_their_ttl_go_to_the_dlq() -> None:
     await engine.advance(2)
     assert len(flaky.seen) == 1 and len(engine.node("mq").dead_letters) == 1
     await engine.stop()
+
+
+async def test_mq_case_3_offline_non_durable_subscribers_miss_messages_durable_ones_catch_up() -> (
+    None
+):
+    for durable, expected in ((False, 0), (True, 1)):
+        engine = await broker_run("topic", durable_subscriptions=durable)
+        broker = engine.node("mq")
+        broker.disconnect("c1")
+        await engine.send("p", {"while": "offline"})
+        assert await broker.reconnect("c1") == expected
+        stats = engine.snapshot()["nodes"]
+        assert stats["c0"]["in"] == 1 and stats["c1"]["in"] == expected
+        await engine.stop()
