@@ -135,6 +135,7 @@ class Engine:
         self._ids = itertools.count(1)
         self.message_events = bool(getattr(self.observer, "wants_messages", False))
         self.state = RunState.CREATED
+        self.observer_errors = 0
         self.traces: OrderedDict[str, list[Hop]] = OrderedDict()
         self.nodes: dict[str, NodeRuntime] = {}
         self.links: dict[str, Link] = {}
@@ -392,7 +393,11 @@ class Engine:
 
     # --- observation ----------------------------------------------------------------------------
     def emit(self, event: Event) -> None:
-        self.observer.emit(event)
+        # An observer's failure costs that observer its event, never the run its progress.
+        try:
+            self.observer.emit(event)
+        except Exception:  # noqa: BLE001
+            self.observer_errors += 1
 
     def _node_state(self, node: NodeRuntime, state: NodeState, reason: str = "") -> None:
         if node.state is state or (

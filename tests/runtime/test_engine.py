@@ -203,3 +203,23 @@ async def test_one_poison_message_among_many_goes_to_the_dlq_and_the_rest_are_pr
     assert stats["sink"]["in"] == 199 and stats["dlq"]["depth"] == 1
     assert stats["q"]["dead_lettered"] == 1 and stats["q"]["depth"] == 0
     await engine.stop()
+
+
+async def test_an_observer_that_raises_never_stops_the_run() -> None:
+    class Broken:
+        wants_messages = True
+
+        def emit(self, event: object) -> None:
+            raise RuntimeError("observer bug")
+
+    nodes, edges = pipeline()
+    from runtime.engine import Engine
+    from runtime.spec import load
+    from tests.builders import make_document
+
+    engine = Engine(load(make_document(nodes=nodes, edges=edges)), observer=Broken())
+    await engine.start()
+    await engine.send("orders-in", {"x": 1})
+    await engine.settle()
+    await engine.stop()
+    assert engine.snapshot()["nodes"]["sink"]["in"] == 1 and engine.observer_errors > 0
