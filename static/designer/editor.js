@@ -74,6 +74,7 @@ store.addEventListener("change", (event) => {
   refreshToolbar();
   refreshDatalist();
   $("#empty-hint").hidden = store.doc.nodes.length > 0;
+  $(".minimap").classList.toggle("empty", !store.doc.nodes.length);
   if (dirty()) {
     if (!state.conflict && !state.offline) setStatus(`Version ${state.version} · unsaved changes`, "dirty");
     keepDraft();
@@ -932,6 +933,7 @@ function start() {
   refreshDatalist();
   showLint(boot.lint);
   $("#empty-hint").hidden = store.doc.nodes.length > 0;
+  $(".minimap").classList.toggle("empty", !store.doc.nodes.length);
   loadInspector("topology", "");
   offerDraft();
   svg.dataset.ready = "true";
