@@ -15,12 +15,14 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from runtime.gateway.asgi import with_gateway  # noqa: E402
 from runtime.routing import websocket_urlpatterns  # noqa: E402
 from runtime.supervisor import get_supervisor  # noqa: E402
 
 router = ProtocolTypeRouter(
     {
-        "http": django_application,
+        # /gw/ is served ahead of Django: API clients get no session, cookie or CSRF check.
+        "http": with_gateway(django_application),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

@@ -43,6 +43,21 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {**browser_type_launch_args, "executable_path": chromium_path(), "args": CHROMIUM_ARGS}
 
 
+def prepare_forked_server(set_database_connection: Any) -> None:
+    """Runs in the forked server process: point it at the test database and drop what the fork
+    copied from the test process but cannot use there (channel layers bound to the parent's
+    event loops, asgiref's executor whose thread did not survive the fork)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
+    from channels.layers import channel_layers
+
+    set_database_connection()
+    channel_layers.backends = {}
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    SyncToAsync.context_to_thread_executor.clear()
+
+
 @pytest.fixture(scope="session")
 def asgi_live_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
     """daphne serving the project's ASGI app in a child process (pytest-django's is WSGI-only)."""
@@ -53,7 +68,7 @@ def asgi_live_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[s
     process = DaphneProcess(
         "127.0.0.1",
         partial(make_application, static_wrapper=ASGIStaticFilesHandler),
-        setup=set_database_connection,
+        setup=partial(prepare_forked_server, set_database_connection),
     )
     with django_db_blocker.unblock():
         process.start()
