@@ -189,6 +189,11 @@ class MemoryQueue:
                 expired += 1
                 continue
             self._make_visible(record)
+        # Timers of messages already deleted are dropped now, not at their deadline, so a
+        # deleted message is freed at once instead of living on for a visibility timeout.
+        fifo = self.flight_fifo
+        while fifo and fifo[0][2].deleted:
+            fifo.popleft()
         for timers in (self.flight_fifo, self.flight):
             while timers and timers[0][0] <= now:
                 if timers is self.flight:
@@ -271,6 +276,9 @@ class MemoryQueue:
                 self.visible_count -= 1
             record.deleted = True
             deleted += 1
+        fifo = self.flight_fifo
+        while fifo and fifo[0][2].deleted:
+            fifo.popleft()
         return deleted
 
     def _usable(self, record: QueueRecord, now: float, result: ReceiveResult) -> bool:

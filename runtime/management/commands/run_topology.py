@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from runtime import graph
-from runtime.engine import Engine
+from runtime.engine import HEADLESS_GC_THRESHOLD, Engine
 from runtime.events import Event, MessageDeadLettered, MessageFailed, MessageRefused
 from runtime.spec import SpecError, loads
 
@@ -87,7 +88,8 @@ class Command(BaseCommand):
     ) -> dict[str, Any]:
         from runtime.supervisor import engine_settings
 
-        engine = Engine(spec, observer=observer, settings=engine_settings())
+        settings = replace(engine_settings(), gc_threshold=HEADLESS_GC_THRESHOLD)
+        engine = Engine(spec, observer=observer, settings=settings)
         await engine.start()
         try:
             for node_id, body in sends:
