@@ -632,11 +632,12 @@ class QueueNode(NodeRuntime):
                     if not more.taken:
                         break
                     result.taken.extend(more.taken)
+                    result.counts.extend(more.counts)
                 self.stats.expired += result.expired
                 if result.dead_lettered:
                     await self._dead_letter(result.dead_lettered)
                 if result.taken:
-                    await self._hand_over_taken(link, result.taken)
+                    await self._hand_over_taken(link, result.taken, result.counts)
                     continue
                 next_change = queue.next_change()
                 until = now + MAX_WAIT if next_change is None else min(now + MAX_WAIT, next_change)
@@ -644,8 +645,10 @@ class QueueNode(NodeRuntime):
 
         return poll
 
-    async def _hand_over_taken(self, link: Link, taken: list[tuple[QueueRecord, int]]) -> None:
-        messages = [record.message for record, _ in taken]
+    async def _hand_over_taken(
+        self, link: Link, taken: list[QueueRecord], counts: list[int]
+    ) -> None:
+        messages = [record.message for record in taken]
         count = len(messages)
         link.count += count
         self.stats.sent += count
@@ -653,11 +656,13 @@ class QueueNode(NodeRuntime):
             await link.target.accept(messages, link)
         except DeliveryFailed as error:
             failed = {m.id for m in (error.failed if error.failed is not None else messages)}
-            taken = [item for item in taken if item[0].message.id not in failed]
+            kept = [i for i, record in enumerate(taken) if record.message.id not in failed]
+            taken = [taken[i] for i in kept]
+            counts = [counts[i] for i in kept]
             self.wake()
         if taken:
             assert self.memory is not None
-            self.stats.acked += self.memory.queue_ack_now(self.id, taken, self.clock.now())
+            self.stats.acked += self.memory.queue_ack_now(self.id, taken, counts, self.clock.now())
 
     async def _hand_over(self, link: Link, received: list[Received]) -> None:
         messages = [item.message for item in received]

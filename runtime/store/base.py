@@ -75,8 +75,10 @@ class ReceiveResult:
     # Records past maxReceiveCount: the caller moves them to the dead-letter queue.
     dead_lettered: list[QueueRecord] = field(default_factory=list)
     expired: int = 0
-    # receive(take=True): the records with their receive count, acknowledged by the taker.
-    taken: list[tuple[QueueRecord, int]] = field(default_factory=list)
+    # receive(take=True): the records and the receive counts they were taken at (parallel
+    # lists: no tuple per message), acknowledged by the taker.
+    taken: list[QueueRecord] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
 
 
 class SendOutcome(NamedTuple):

@@ -244,7 +244,7 @@ class MemoryQueue:
     ) -> None:
         deadline = now + timeout
         fifo_timers = timeout == self.options.visibility_timeout
-        in_flight, taken = self.in_flight, result.taken
+        in_flight, taken, counts = self.in_flight, result.taken, result.counts
         for record in records:
             count = record.receive_count = record.receive_count + 1
             if record.first_receive_at is None:
@@ -258,14 +258,16 @@ class MemoryQueue:
                 self.flight_fifo.append((deadline, record.sequence, record))
             else:
                 heapq.heappush(self.flight, (deadline, record.sequence, record))
-            taken.append((record, count))
+            taken.append(record)
+            counts.append(count)
 
-    def ack(self, taken: Sequence[tuple[QueueRecord, int]], now: float) -> int:
-        """Delete records handed out by ``receive(take=True)``, unless received again since."""
+    def ack(self, taken: Sequence[QueueRecord], counts: Sequence[int], now: float) -> int:
+        """Delete records handed out by ``receive(take=True)`` (with the receive counts they
+        were taken at), unless received again since."""
         self.advance(now)
         deleted = 0
         in_flight = self.in_flight
-        for record, count in taken:
+        for record, count in zip(taken, counts, strict=True):
             if record.deleted or record.receive_count != count:
                 continue
             if record.sequence in in_flight:
@@ -541,9 +543,9 @@ class MemoryStore(Store):
         return self._queue(queue).receive(now, max_messages, None, take=True)
 
     def queue_ack_now(
-        self, queue: str, taken: Sequence[tuple[QueueRecord, int]], now: float
+        self, queue: str, taken: Sequence[QueueRecord], counts: Sequence[int], now: float
     ) -> int:
-        return self._queue(queue).ack(taken, now)
+        return self._queue(queue).ack(taken, counts, now)
 
     def queue_counts_now(self, queue: str, now: float) -> QueueCounts:
         return self._queue(queue).counts(now)
