@@ -424,3 +424,17 @@ def test_the_editor_may_save_without_the_lint_it_already_has(
 
     assert response.status_code == 200
     assert response.json() == {"version": 2}
+
+
+def test_htmx_runs_without_eval_or_swapped_scripts(
+    topology: Topology, alice_client: Client
+) -> None:
+    content = alice_client.get(url("editor", topology.pk)).content.decode()
+
+    match = re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", content)
+    assert match
+    assert json.loads(match.group(1)) == {
+        "allowEval": False,
+        "allowScriptTags": False,
+        "selfRequestsOnly": True,
+    }
