@@ -146,7 +146,7 @@ export class Canvas {
     }
     this.paintSelection();
     this.paintLint();
-    this.minimap?.draw();
+    this.minimap?.schedule(); // next frame: measuring now would force a layout of the new nodes
   }
 
   createNode() {

@@ -921,8 +921,8 @@ searchResults.addEventListener("keydown", (event) => {
 
 function start() {
   const started = performance.now();
+  canvas.fit(); // from the document alone, before the nodes exist: no forced layout of them
   canvas.render();
-  canvas.fit();
   const timings = {};
   // Two frames later the browser has laid out and painted the first full render.
   requestAnimationFrame(() => requestAnimationFrame(() => {
