@@ -385,9 +385,27 @@ class StreamNode(NodeRuntime):
     def tasks(self) -> list[tuple[str, TaskFactory]]:
         return [
             (f"consume:{link.target.id}:{self.shard_id(shard)}", self._consumer(link, shard))
-            for link in self.links
+            for link in self.consumers()
             for shard in range(self.shards)
         ]
+
+    def consumers(self) -> list[Link]:
+        """Out-links that may consume: past 20 enhanced fan-out consumers, registering fails
+        (RegisterStreamConsumer answers LimitExceededException) and that consumer never runs."""
+        allowed: list[Link] = []
+        registered = 0
+        for link in self.links:
+            if link.config["enhanced_fan_out"]:
+                registered += 1
+                if registered > MAX_EFO_CONSUMERS:
+                    self.refuse(
+                        "LimitExceededException",
+                        f"Consumer {link.target.id}: a stream has at most {MAX_EFO_CONSUMERS} "
+                        "enhanced fan-out consumers.",
+                    )
+                    continue
+            allowed.append(link)
+        return allowed
 
     async def _start_offset(self, link: Link, shard: int) -> int:
         await self._trim(shard)

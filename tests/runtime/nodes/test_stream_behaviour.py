@@ -210,3 +210,23 @@ async def test_kinesis_case_12_put_records_takes_at_most_500_entries() -> None:
         await stream.put_records([{"Data": 1, "PartitionKey": "k"}] * 501)
     assert error.value.code == "ValidationException"
     await engine.stop()
+
+
+async def test_kinesis_case_15_a_21st_enhanced_fan_out_consumer_is_refused() -> None:
+    nodes = [node("s", "stream")] + [node(f"c{i}", "log") for i in range(21)]
+    edges = [edge(f"e{i}", "s", f"c{i}", enhanced_fan_out=True) for i in range(21)]
+    engine, _, observer = engine_for(nodes, edges)
+    await engine.start()
+    (refused,) = observer.of(MessageRefused)
+    assert refused.error_code == "LimitExceededException"
+    assert (
+        len(
+            {
+                task.get_name().split(":")[2]
+                for task in engine._tasks
+                if "consume" in task.get_name()
+            }
+        )
+        == 20
+    )
+    await engine.stop()
