@@ -64,9 +64,13 @@ def bench_document(rate: float, seconds: float, *, whole: bool = False) -> dict[
 
 def serve(port: int, lag_file: str) -> None:
     """daphne on 127.0.0.1:port with a lag probe on its loop; writes samples on SIGTERM."""
+    import logging
+
     import django
 
     django.setup()
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("runtime").setLevel(logging.INFO)
     from daphne.server import Server  # installs the asyncio reactor
     from twisted.internet import reactor
 
@@ -203,7 +207,13 @@ def live_run(rate: float, seconds: float, workdir: str, whole: bool) -> dict[str
         time.sleep(0.5)  # let the load reach its rate
         seen = watch(port, session, topology, seconds)
         stopping = time.monotonic()
-        command(base, session, topology, "stop")
+        for attempt in range(3):  # a saturated run may take more than one request to stop
+            try:
+                command(base, session, topology, "stop")
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
         seen["stop_s"] = time.monotonic() - stopping
         print(f"  run: {json.dumps({k: v for k, v in seen.items() if k != 'window'})}", flush=True)
     finally:

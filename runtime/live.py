@@ -256,6 +256,30 @@ class FrameBuilder:
         return entry
 
 
+async def stream_lag(engine: Any) -> dict[str, dict[str, Any]]:
+    """Records each stream consumer has yet to read, summed over shards: {stream: {"lag":
+    {consumer: records}}}. Streams keep per-consumer positions by (edge, shard)."""
+    found: dict[str, dict[str, Any]] = {}
+    store = getattr(engine, "store", None)
+    for node in getattr(engine, "nodes", {}).values():
+        positions = getattr(node, "positions", None)
+        shards = getattr(node, "shards", None)
+        if node.kind != "stream" or not isinstance(positions, dict) or store is None:
+            continue
+        try:
+            bounds = [await store.log_bounds(node.id, shard) for shard in range(int(shards))]
+        except Exception:  # noqa: BLE001 - a gauge is best effort
+            continue
+        lag = {}
+        for link in node.links:
+            lag[link.target.id] = sum(
+                max(0, end - max(start, positions.get((link.id, shard), start)))
+                for shard, (start, end) in enumerate(bounds)
+            )
+        found[node.id] = {"lag": lag}
+    return found
+
+
 # --- the ticker -----------------------------------------------------------------------------------
 
 Deliver = Callable[[int | str, dict[str, Any]], Awaitable[bool]]
@@ -294,26 +318,36 @@ class Ticker:
         self._latency_at = 0.0
 
     async def run(self) -> None:
-        """Tick until cancelled; the owner calls ``flush()`` after the engine stops."""
+        """Tick at a fixed rate until cancelled; the owner calls ``flush()`` after the engine
+        stops. A slow tick (a busy server) delays the next one but never adds ticks to catch up."""
+        due = self.wall() + self.interval
         while True:
-            await self.sleep(self.interval)
+            await self.sleep(max(0.0, due - self.wall()))
             await self.tick()
+            due = max(due + self.interval, self.wall())
 
     async def tick(self, *, force: bool = False) -> None:
-        frame = self.build(force=force)
+        lag = await stream_lag(self.engine)
+        frame = self.build(force=force, extra=lag)
         if frame is not None:
             self.frames += 1
             await self.send(self.topology_id, frame)
 
-    def build(self, *, force: bool = False) -> dict[str, Any] | None:
+    def build(
+        self, *, force: bool = False, extra: dict[str, dict[str, Any]] | None = None
+    ) -> dict[str, Any] | None:
         wall = self.wall()
         latency = None
         if wall - self._latency_at >= LATENCY_EVERY_SECONDS:
             self._latency_at = wall
             now = self.engine.clock.now()
             latency = self.recorder.percentiles(now - LATENCY_WINDOW_SECONDS)
+        snapshot = self.engine.snapshot()
+        for node_id, gauges in (extra or {}).items():
+            if node_id in snapshot["nodes"]:
+                snapshot["nodes"][node_id].update(gauges)
         return self.builder.build(
-            self.engine.snapshot(), self.recorder.drain(), wall=wall, latency=latency, force=force
+            snapshot, self.recorder.drain(), wall=wall, latency=latency, force=force
         )
 
     async def flush(self) -> None:

@@ -524,13 +524,21 @@ class Supervisor:
         await self._finish(run, failed=failed)
 
     async def _finish(self, run: Run, *, failed: bool) -> None:
+        began = time.monotonic()
         try:
             await asyncio.wait_for(run.engine.stop(run.error or "stopped"), STOP_TIMEOUT)
         except Exception as error:  # noqa: BLE001 - stop is best effort at this point
             log.exception("run %s did not stop cleanly", run.run_id)
             run.error = run.error or f"{type(error).__name__}: {error}"
             failed = True
+        stopped = time.monotonic()
         await run.ticker.flush()
+        log.info(
+            "run %s stopped in %.2f s, last frame sent in %.2f s",
+            run.run_id,
+            stopped - began,
+            time.monotonic() - stopped,
+        )
         if not run.started.done():
             run.started.set_exception(
                 DeployRefused([{"message": f"the run failed to start: {run.error}"}])

@@ -216,6 +216,11 @@ class Overlay {
     const second = this.detail(node);
     block.querySelector(".live-line-1").textContent = first;
     block.querySelector(".live-line-2").textContent = second;
+    if (node.g.lag && typeof node.g.lag === "object") {
+      let title = block.querySelector("title");
+      if (!title) title = svg("title", {}, block);
+      title.textContent = Object.entries(node.g.lag).map(([consumer, lag]) => `${consumer} is ${lag} records behind`).join("\n");
+    }
     // One line keeps close neighbours clear; buffers and failures get a second.
     const third = block.querySelector(".live-line-3")?.textContent;
     block.querySelector(".live-stats-bg").setAttribute("height", third ? 40 : second ? 27 : 14);
@@ -233,7 +238,8 @@ class Overlay {
     const parts = [];
     if (g.depth !== undefined) parts.push(`depth ${compact(g.depth)}`, `in-flight ${compact(g.in_flight || 0)}`);
     if (g.lag !== undefined) {
-      const lag = typeof g.lag === "object" ? Object.entries(g.lag).map(([k, v]) => `${k} ${compact(v)}`).join(", ") : compact(g.lag);
+      // Per consumer, in the order of the stream's edges; names are in the block's tooltip.
+      const lag = typeof g.lag === "object" ? Object.values(g.lag).map(compact).join("/") : compact(g.lag);
       parts.push(`lag ${lag}`);
     }
     if (node.kind === "state_machine" && g.executions) {
@@ -376,6 +382,10 @@ function urls() {
 function openDrawer(url) {
   const drawer = $("#live-drawer");
   if (!drawer || !url) return;
+  // Below the toolbars, so Run, Inspect and Metrics stay reachable while it is open.
+  const toolbar = $("#run-toolbar")?.closest("[role=toolbar]") || $("#run-toolbar");
+  const top = toolbar ? Math.round(toolbar.getBoundingClientRect().bottom) : 41;
+  drawer.style.top = `${Math.max(41, top)}px`;
   drawer.hidden = false;
   document.body.classList.add("drawer-open");
   window.htmx.ajax("GET", url, { target: "#drawer-body", swap: "innerHTML" });

@@ -21,6 +21,7 @@ from tests.browser.helpers import log_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CANVAS = "svg[data-canvas]"
+SLOW = 15_000  # ms: the shared 2-core test machine can be slow to start a page and a run
 
 
 def node(page: Page, node_id: str) -> Any:
@@ -36,14 +37,14 @@ def open_editor(
         # A lambda: Playwright cannot wrap a builtin such as list.append.
         page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(f)))
     page.goto(f"{base_url}/topologies/{topology.pk}/")
-    expect(page.locator(f"{CANVAS} g.node").first).to_be_attached()
-    expect(page.locator("body[data-live=open]")).to_have_count(1)
+    expect(page.locator(f"{CANVAS} g.node").first).to_be_attached(timeout=SLOW)
+    expect(page.locator("body[data-live=open]")).to_have_count(1, timeout=SLOW)
     return topology
 
 
 def deploy(page: Page) -> None:
     page.get_by_role("button", name="Deploy", exact=True).click()
-    expect(page.locator("#run-state")).to_have_text(re.compile(r"^Running"))
+    expect(page.locator("#run-state")).to_have_text(re.compile(r"^Running"), timeout=SLOW)
     expect(page.locator("#run-toolbar")).to_have_attribute("data-run-state", "running")
 
 
@@ -64,9 +65,9 @@ def test_deploy_the_demo_send_100_orders_follow_one_and_stop(
     deploy(page)
     page.get_by_role("button", name="Send 100 events").click()
 
-    expect(page.locator("#send-result")).to_contain_text("Sent 100 to")
-    expect(node(page, "orders-queue")).to_have_attribute("data-live-in", "100")
-    expect(node(page, "fulfilment-log")).to_have_attribute("data-live-in", "100")
+    expect(page.locator("#send-result")).to_contain_text("Sent 100 to", timeout=SLOW)
+    expect(node(page, "orders-queue")).to_have_attribute("data-live-in", "100", timeout=SLOW)
+    expect(node(page, "fulfilment-log")).to_have_attribute("data-live-in", "100", timeout=SLOW)
     expect(node(page, "orders-queue").locator(".live-line-1")).to_contain_text("in 100")
     expect(page.locator(f"{CANVAS} .live-rate").first).to_be_attached()
     topology.refresh_from_db()
@@ -76,7 +77,7 @@ def test_deploy_the_demo_send_100_orders_follow_one_and_stop(
     page.locator("#send-result [data-trace]").click()
     drawer = page.locator("#live-drawer")
     expect(drawer).to_be_visible()
-    expect(drawer.locator(".trace-hop")).not_to_have_count(0)
+    expect(drawer.locator(".trace-hop")).not_to_have_count(0, timeout=SLOW)
     for label in ("Checkout", "Orders bus", "Orders queue", "Fulfil order", "Fulfilment log"):
         expect(drawer.locator(".hop-node", has_text=label).first).to_be_visible()
 
@@ -95,7 +96,7 @@ def test_deploy_the_demo_send_100_orders_follow_one_and_stop(
 
     page.get_by_role("button", name="Close the inspector").click()
     page.get_by_role("button", name="Stop", exact=True).click()
-    expect(page.locator("#run-state")).to_have_text("Stopped")
+    expect(page.locator("#run-state")).to_have_text("Stopped", timeout=SLOW)
     expect(page.get_by_role("button", name="Deploy", exact=True)).to_be_enabled()
     topology.refresh_from_db()
     assert topology.run_state == "stopped"
@@ -130,11 +131,11 @@ def test_a_dead_lettered_order_is_redriven_from_the_dlq(
     drawer = page.locator("#live-drawer")
     expect(drawer.get_by_text("o-7")).to_be_visible()
     drawer.get_by_role("button", name="Redrive the messages to their source queue").click()
-    expect(drawer).to_contain_text("Redrove 1 message to the source queue.")
-    expect(node(page, "orders-queue")).to_have_attribute("data-live-in", "2")
+    expect(drawer).to_contain_text("Redrove 1 message to the source queue.", timeout=SLOW)
+    expect(node(page, "orders-queue")).to_have_attribute("data-live-in", "2", timeout=SLOW)
 
     page.get_by_role("button", name="Stop", exact=True).click()
-    expect(page.locator("#run-state")).to_have_text("Stopped")
+    expect(page.locator("#run-state")).to_have_text("Stopped", timeout=SLOW)
 
 
 def test_the_topology_list_shows_run_states_live(
@@ -146,6 +147,6 @@ def test_the_topology_list_shows_run_states_live(
     row = page.locator(f'tr[data-topology-id="{topology.pk}"]')
     expect(row.locator(".run-state")).to_have_text("Stopped")
     row.get_by_role("button", name="Deploy Orders demo").click()
-    expect(row.locator(".run-state")).to_have_text("Running")
+    expect(row.locator(".run-state")).to_have_text("Running", timeout=SLOW)
     row.get_by_role("button", name="Stop Orders demo").click()
-    expect(row.locator(".run-state")).to_have_text("Stopped")
+    expect(row.locator(".run-state")).to_have_text("Stopped", timeout=SLOW)

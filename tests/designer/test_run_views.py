@@ -411,7 +411,7 @@ def test_a_dlq_shows_its_messages_and_redrives_them_to_the_source(
     deployed(alice_client, topology)
     supervision.get_supervisor().send(topology.pk, "orders-dlq", {"stuck": True})
     panel = alice_client.get(url("run-queue", topology.pk, "orders-dlq"))
-    assert b"stuck" in panel.content and b"Redrive 1 to source" in panel.content
+    assert b"stuck" in panel.content and b"Redrive all 1 to source" in panel.content
     assert b"Dead-letter queue of" in panel.content
 
     response = alice_client.post(url("run-redrive", topology.pk, "orders-dlq"), **HTMX)

@@ -170,3 +170,26 @@ def test_state_machine_state_changes_travel_in_the_next_frame() -> None:
     assert frame["sm"] == [
         {"node": "flow", "execution": "exec-1", "state": "Charge", "status": "running"}
     ]
+
+
+async def test_stream_lag_is_counted_per_consumer_in_records() -> None:
+    from runtime.clock import ManualClock
+    from runtime.engine import Engine
+    from tests.builders import edge, log_node, make_document, node, producer_node
+
+    document = make_document(
+        nodes=[producer_node(), node("clicks", "stream", shard_count=2), log_node()],
+        edges=[edge("in", "orders-in", "clicks"), edge("out", "clicks", "sink")],
+    )
+    engine = Engine(spec.load(document), clock=ManualClock(auto_advance=False))
+    await engine.start()
+    try:
+        for n in range(5):
+            await engine.send("orders-in", {"n": n})
+        lag = (await live.stream_lag(engine))["clicks"]["lag"]
+        await engine.advance(5)
+        drained = (await live.stream_lag(engine))["clicks"]["lag"]
+    finally:
+        await engine.stop()
+    assert set(lag) == {"sink"} and 0 <= lag["sink"] <= 5
+    assert drained == {"sink": 0}
