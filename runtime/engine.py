@@ -240,14 +240,10 @@ class Engine:
         self._tasks.clear()
         for node in self.nodes.values():
             self._node_state(node, NodeState.STOPPED)
-        await self.store_close()
         if self._gc_before is not None:
             gc.set_threshold(*self._gc_before)
             self._gc_before = None
         self._set_state(RunState.STOPPED, reason)
-
-    async def store_close(self) -> None:
-        return None  # the store belongs to whoever made it; the engine never closes it
 
     async def __aenter__(self) -> Engine:
         await self.start()

@@ -99,17 +99,6 @@ class EventBus(Kind):
 MAX_ENTRIES = 10  # PutEvents entries per call
 ENVELOPE_BYTES = 150  # keys, account, region, time and id of an event, at the least
 MAX_LONG = 2**63 - 1
-ENVELOPE = (
-    "version",
-    "id",
-    "detail-type",
-    "source",
-    "account",
-    "time",
-    "region",
-    "resources",
-    "detail",
-)
 
 
 class EntryError(Exception):
