@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -135,6 +136,18 @@ MAX_PUT_RECORDS = 500
 RETRY_DELAY = 1.0  # a failed batch blocks its shard and is retried
 
 
+@dataclass(slots=True)
+class ShardInfo:
+    """One shard's hash range and lineage; ``ending`` (an offset) is set once it is closed."""
+
+    start: int
+    end: int
+    parent: int | None = None
+    adjacent: int | None = None
+    ending: int | None = None
+    ending_sequence: str | None = None
+
+
 class StreamNode(NodeRuntime):
     """A Kinesis stream: records go to the shard whose MD5 hash range holds the partition key;
     sequence numbers grow per shard; reads never delete. Each out-link is an independent
@@ -145,6 +158,8 @@ class StreamNode(NodeRuntime):
     def setup(self) -> None:
         self.shards = self.settings["shard_count"]
         self.step = HASH_SPACE // self.shards
+        self.layout = [ShardInfo(*self._even_range(index)) for index in range(self.shards)]
+        self.resharded = False
         self.arn = self.engine.arn("kinesis", f"stream/{self.id}")
         self.retention = self.settings["retention_hours"] * 3600
         self.positions: dict[tuple[str, int], int] = {}
@@ -152,10 +167,14 @@ class StreamNode(NodeRuntime):
         self.window: dict[int, tuple[int, int]] = {}  # shard → (second, records) for realism
         self.reads: dict[int, tuple[int, int]] = {}  # shard → (second, GetRecords calls)
 
-    def shard_range(self, shard: int) -> tuple[int, int]:
+    def _even_range(self, shard: int) -> tuple[int, int]:
         start = shard * self.step
         end = HASH_SPACE - 1 if shard == self.shards - 1 else (shard + 1) * self.step - 1
         return start, end
+
+    def shard_range(self, shard: int) -> tuple[int, int]:
+        info = self.layout[shard]
+        return info.start, info.end
 
     def shard_for(self, partition_key: str, explicit_hash_key: str | None = None) -> int:
         if explicit_hash_key is not None:
@@ -168,7 +187,91 @@ class StreamNode(NodeRuntime):
                 )
         else:
             value = int(hashlib.md5(partition_key.encode("utf-8")).hexdigest(), 16)
-        return min(value // self.step, self.shards - 1)
+        if not self.resharded:
+            return min(value // self.step, self.shards - 1)
+        for index, info in enumerate(self.layout):
+            if info.ending is None and info.start <= value <= info.end:
+                return index
+        raise StoreError("InternalFailure", "no open shard holds this hash key")
+
+    # --- resharding (semantics §4.7) --------------------------------------------------------------
+    def _open_shard(self, shard_id: str) -> int:
+        index = int(shard_id.rsplit("-", 1)[-1])
+        if not 0 <= index < len(self.layout):
+            raise StoreError("ResourceNotFoundException", f"Shard {shard_id} does not exist.")
+        if self.layout[index].ending is not None:
+            raise StoreError("ResourceInUseException", f"Shard {shard_id} is not open.")
+        return index
+
+    async def _close(self, index: int) -> None:
+        _, end = await self.engine.store.log_bounds(self.id, index)
+        info = self.layout[index]
+        info.ending = end
+        info.ending_sequence = self.sequence_number(index, max(end - 1, 0), self.clock.now())
+
+    async def split_shard(self, shard_id: str, new_starting_hash_key: str) -> list[str]:
+        """SplitShard: the parent closes; two children split its hash range at the key."""
+        index = self._open_shard(shard_id)
+        parent = self.layout[index]
+        key = int(new_starting_hash_key)
+        if not parent.start < key <= parent.end:
+            raise StoreError(
+                "InvalidArgumentException",
+                f"NewStartingHashKey {key} is not inside the range of {shard_id}.",
+            )
+        await self._close(index)
+        children = [
+            ShardInfo(parent.start, key - 1, parent=index),
+            ShardInfo(key, parent.end, parent=index),
+        ]
+        return self._add(children)
+
+    async def merge_shards(self, shard_id: str, adjacent_shard_id: str) -> list[str]:
+        """MergeShards: two shards with contiguous ranges close into one child."""
+        first, second = self._open_shard(shard_id), self._open_shard(adjacent_shard_id)
+        low, high = sorted((self.layout[first], self.layout[second]), key=lambda i: i.start)
+        if low.end + 1 != high.start:
+            raise StoreError(
+                "InvalidArgumentException",
+                f"Shards {shard_id} and {adjacent_shard_id} are not adjacent.",
+            )
+        await self._close(first)
+        await self._close(second)
+        return self._add([ShardInfo(low.start, high.end, parent=first, adjacent=second)])
+
+    def _add(self, children: list[ShardInfo]) -> list[str]:
+        self.resharded = True
+        added = []
+        for child in children:
+            self.layout.append(child)
+            index = len(self.layout) - 1
+            added.append(self.shard_id(index))
+            if self.engine.state.value in ("running", "paused"):
+                for link in self.consumers():
+                    name = f"{self.id}:consume:{link.target.id}:{self.shard_id(index)}"
+                    self.engine._spawn(
+                        name, self.engine._guarded(self, self._consumer(link, index))
+                    )
+        self.wake()
+        return added
+
+    def child_shards(self, index: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "ShardId": self.shard_id(number),
+                "ParentShards": [
+                    self.shard_id(parent)
+                    for parent in (info.parent, info.adjacent)
+                    if parent is not None
+                ],
+                "HashKeyRange": {
+                    "StartingHashKey": str(info.start),
+                    "EndingHashKey": str(info.end),
+                },
+            }
+            for number, info in enumerate(self.layout)
+            if index in (info.parent, info.adjacent)
+        ]
 
     @staticmethod
     def shard_id(shard: int) -> str:
@@ -359,6 +462,15 @@ class StreamNode(NodeRuntime):
         records = await self.engine.store.log_read(self.id, shard, max(offset, start), limit)
         following = records[-1].offset + 1 if records else max(offset, start)
         newest = records[-1].timestamp if records else self.clock.now()
+        ending = self.layout[shard].ending
+        if ending is not None and following >= ending:
+            # A closed shard read to its end: no next iterator, its children instead.
+            return {
+                "Records": [self.record_dict(shard, record) for record in records],
+                "NextShardIterator": None,
+                "MillisBehindLatest": 0,
+                "ChildShards": self.child_shards(shard),
+            }
         return {
             "Records": [self.record_dict(shard, record) for record in records],
             "NextShardIterator": self._iterator(shard, following),
@@ -386,7 +498,7 @@ class StreamNode(NodeRuntime):
         return [
             (f"consume:{link.target.id}:{self.shard_id(shard)}", self._consumer(link, shard))
             for link in self.consumers()
-            for shard in range(self.shards)
+            for shard in range(len(self.layout))
         ]
 
     def consumers(self) -> list[Link]:
@@ -423,10 +535,20 @@ class StreamNode(NodeRuntime):
         batch_size = link.config["batch_size"]
 
         async def consume() -> None:
-            offset = await self._start_offset(link, shard)
-            self.positions[(link.id, shard)] = offset
             loop = asyncio.get_running_loop()
+            info = self.layout[shard]
+            parents = [p for p in (info.parent, info.adjacent) if p is not None]
+            # Per-key order holds only if a parent is read to its end before its children.
+            while any(not self._finished(link, parent) for parent in parents):
+                waiter = loop.create_future()
+                self._waiters.append(waiter)
+                await waiter
+            offset = 0 if parents else await self._start_offset(link, shard)
+            self.positions[(link.id, shard)] = offset
             while True:
+                if info.ending is not None and offset >= info.ending:
+                    self.wake()  # children waiting on this parent may start
+                    return
                 await self.engine.gate()
                 await self._trim(shard)
                 start, _ = await self.engine.store.log_bounds(self.id, shard)
@@ -445,6 +567,10 @@ class StreamNode(NodeRuntime):
                     await self.clock.sleep(RETRY_DELAY)
 
         return consume
+
+    def _finished(self, link: Link, shard: int) -> bool:
+        ending = self.layout[shard].ending
+        return ending is not None and self.positions.get((link.id, shard), -1) >= ending
 
     async def _hand_over(self, link: Link, messages: list[Message]) -> bool:
         link.count += len(messages)

@@ -230,3 +230,48 @@ async def test_kinesis_case_15_a_21st_enhanced_fan_out_consumer_is_refused() -> 
         == 20
     )
     await engine.stop()
+
+
+async def test_kinesis_case_13_splitting_closes_the_parent_and_children_take_new_writes() -> None:
+    nodes = [node("s", "stream"), node("sink", "log", keep_last=100)]
+    edges = [edge("e", "s", "sink", starting_position="TRIM_HORIZON")]
+    engine, _, _ = engine_for(nodes, edges)
+    await engine.start()
+    stream = engine.node("s")
+    low_key = next(k for k in (f"k{i}" for i in range(100)) if _md5(k) < 2**126)
+    high_key = next(k for k in (f"k{i}" for i in range(100)) if _md5(k) >= 2**126)
+    await stream.put_record("before", low_key)
+    children = await stream.split_shard("shardId-000000000000", str(2**126))
+    assert children == ["shardId-000000000001", "shardId-000000000002"]
+    assert stream.shard_range(1) == (0, 2**126 - 1)
+    assert stream.shard_range(2) == (2**126, 2**128 - 1)
+    assert stream.layout[0].ending_sequence is not None
+    assert (await stream.put_record("low", low_key))["ShardId"] == "shardId-000000000001"
+    assert (await stream.put_record("high", high_key))["ShardId"] == "shardId-000000000002"
+    iterator = await stream.get_shard_iterator("shardId-000000000000", "TRIM_HORIZON")
+    page = await stream.get_records(iterator)
+    assert [r["Data"] for r in page["Records"]] == ["before"]
+    assert page["NextShardIterator"] is None
+    assert [child["ShardId"] for child in page["ChildShards"]] == children
+    await engine.advance(1)
+    # The running consumer finished the parent, then read both children.
+    assert sorted(engine.node("sink").recent(), key=lambda e: e["at"])[0]["body"] == "before"
+    assert engine.snapshot()["nodes"]["sink"]["in"] == 3
+    await engine.stop()
+
+
+async def test_kinesis_case_14_merging_shards_that_are_not_adjacent_is_refused() -> None:
+    engine, stream, _, _ = await stream_run(shards=3)
+    with pytest.raises(StoreError) as error:
+        await stream.merge_shards("shardId-000000000000", "shardId-000000000002")
+    assert error.value.code == "InvalidArgumentException"
+    (child,) = await stream.merge_shards("shardId-000000000000", "shardId-000000000001")
+    assert stream.shard_range(3) == (
+        0,
+        stream.shard_range(1)[1] if False else 2 * (2**128 // 3) - 1,
+    )
+    await engine.stop()
+
+
+def _md5(key: str) -> int:
+    return int(hashlib.md5(key.encode()).hexdigest(), 16)
