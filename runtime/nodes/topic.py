@@ -366,6 +366,8 @@ class TopicNode(NodeRuntime):
         self.sequence = 10000000000000000000
         region = self.engine.settings.region
         self.signing_cert = SIGNING_CERT.format(region=region)
+        self.pending: dict[str, str] = {}  # edge id → confirmation token
+        self.subscription_arns: dict[str, str] = {}
 
     # --- Publish --------------------------------------------------------------------------------
     def _problem(self, message: Message) -> tuple[str, str] | None:
@@ -476,7 +478,44 @@ class TopicNode(NodeRuntime):
         for out in self.links:
             await self._fan_out(out, published)
 
+    async def request_confirmation(self, edge_id: str) -> str:
+        """Turn auto-confirm off for an HTTP/S subscription: it becomes PendingConfirmation and
+        gets a SubscriptionConfirmation POST with a token; nothing else is sent until
+        ``confirm_subscription(token)`` (semantics §2.1). Returns the token."""
+        link = next(link for link in self.links if link.id == edge_id)
+        token = f"{self.engine.new_id()}{self.engine.new_id()}".replace("-", "")
+        self.pending[edge_id] = token
+        subscription = f"{self.arn}:{edge_id}"
+        region = self.engine.settings.region
+        confirmation = {
+            "Type": "SubscriptionConfirmation",
+            "MessageId": self.engine.new_id(),
+            "Token": token,
+            "TopicArn": self.arn,
+            "Message": f"You have chosen to subscribe to the topic {self.arn}.\nTo confirm the "
+            "subscription, visit the SubscribeURL included in this message.",
+            "SubscribeURL": f"https://sns.{region}.amazonaws.com/?Action=ConfirmSubscription"
+            f"&TopicArn={self.arn}&Token={token}",
+            "Timestamp": iso_time(self.clock.now(), millis=True),
+            "SignatureVersion": "1",
+            "SigningCertURL": self.signing_cert,
+        }
+        message = Message.new(confirmation, now=self.clock.now(), node=self.id)
+        self.subscription_arns[edge_id] = subscription
+        await self.deliver(link, [message])
+        return token
+
+    def confirm_subscription(self, token: str) -> str:
+        """ConfirmSubscription: the matching pending subscription starts receiving."""
+        for edge_id, pending in list(self.pending.items()):
+            if pending == token:
+                del self.pending[edge_id]
+                return self.subscription_arns[edge_id]
+        raise DeliveryFailed("InvalidParameter", "Invalid token", retriable=False)
+
     async def _fan_out(self, link: Link, published: list[Message]) -> None:
+        if link.id in self.pending:
+            return  # PendingConfirmation: not yet a subscriber
         policy = self.policies.get(link.id, False)
         chosen = published
         if policy is not False:

@@ -251,3 +251,32 @@ async def test_sns_case_16_publish_batch_limits_entries_and_total_size() -> None
     assert [e["Id"] for e in result["Successful"]] == ["a"] and result["Failed"][0]["Id"] == "b"
     assert len(await bodies(engine, "q")) == 1
     await engine.stop()
+
+
+async def test_sns_case_13_an_http_subscription_gets_only_the_confirmation_until_confirmed() -> (
+    None
+):
+    posted: list[Any] = []
+
+    async def post(url: str, **options: Any) -> Response:
+        posted.append(json.loads(options["body"]))
+        return Response(200, {}, b"", url)
+
+    engine, _, _ = engine_for(
+        [node("t", "topic"), node("hook", "webhook", url="https://hooks.example.com/x")],
+        [edge("sub", "t", "hook")],
+        http_post=post,
+    )
+    await engine.start()
+    topic = engine.node("t")
+    token = await topic.request_confirmation("sub")
+    await engine.send("t", "early")
+    await engine.settle()
+    assert [body["Type"] for body in posted] == ["SubscriptionConfirmation"]
+    assert posted[0]["Token"] == token and "SubscribeURL" in posted[0]
+    assert topic.confirm_subscription(token).endswith(":sub")
+    await engine.send("t", "later")
+    await engine.settle()
+    assert [body["Type"] for body in posted] == ["SubscriptionConfirmation", "Notification"]
+    assert posted[1]["Message"] == "later"
+    await engine.stop()
