@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from runtime.events import Message
@@ -153,6 +155,7 @@ class BrokerNode(NodeRuntime):
         self.pending: deque[Message] = deque()  # queue messages waiting for a consumer
         self.dead_letters: deque[Message] = deque(maxlen=MAX_DEAD_LETTERS)
         self.offline: dict[str, deque[Message]] = {}  # topic subscribers not connected
+        self.selectors: dict[str, Any] = {}  # edge id → compiled message selector
 
     async def accept(self, messages: list[Message], link: Link | None) -> None:
         self.note_received(messages)
@@ -170,15 +173,31 @@ class BrokerNode(NodeRuntime):
             return  # a topic without subscribers: nobody was active at publish time
         for message in stored:
             if self.is_queue:
-                await self._dispatch(self._consumer(message), message, 1)
+                consumer = self._consumer(message)
+                if consumer is None:
+                    self.pending.append(message)  # no consumer's selector takes it: it waits
+                else:
+                    await self._dispatch(consumer, message, 1)
                 continue
             for target in self.links:
+                if not self._selected(target, message):
+                    continue
                 if target.target.id not in self.offline:
                     await self._dispatch(target, message, 1)
                 elif self.settings["durable_subscriptions"]:
                     self.offline[target.target.id].append(message)
                 else:
                     self.stats.dropped += 1  # a non-durable subscriber misses what it did not see
+
+    def set_selector(self, edge_id: str, selector: str) -> None:
+        """Subscribe with a message selector: that consumer sees only matching messages."""
+        self.selectors[edge_id] = compile_selector(selector)
+
+    def _selected(self, link: Link, message: Message) -> bool:
+        selector = self.selectors.get(link.id)
+        if selector is None:
+            return True
+        return bool(selector({**message.system, **message.attributes}))
 
     def disconnect(self, consumer: str) -> None:
         """A subscriber goes away: a durable subscription keeps its messages meanwhile."""
@@ -192,14 +211,17 @@ class BrokerNode(NodeRuntime):
             await self._dispatch(link, message, 1)
         return len(kept)
 
-    def _consumer(self, message: Message) -> Link:
+    def _consumer(self, message: Message) -> Link | None:
+        candidates = [link for link in self.links if self._selected(link, message)]
+        if not candidates:
+            return None
         group = message.system.get("JMSXGroupID") or message.attributes.get("JMSXGroupID")
         if group:
             chosen = self.groups.get(group)
-            if chosen is None:
-                chosen = self.groups[group] = self.links[next(self._next) % len(self.links)]
+            if chosen is None or chosen not in candidates:
+                chosen = self.groups[group] = candidates[next(self._next) % len(candidates)]
             return chosen
-        return self.links[next(self._next) % len(self.links)]
+        return candidates[next(self._next) % len(candidates)]
 
     async def _dispatch(self, link: Link, message: Message, delivery: int) -> None:
         expires = message.system.get("JMSExpiration", 0)
@@ -245,3 +267,150 @@ class BrokerNode(NodeRuntime):
 
     def gauges(self) -> dict[str, Any]:
         return {"depth": len(self.pending), "dlq_depth": len(self.dead_letters)}
+
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>-?\d+(?:\.\d+)?)|(?P<str>'(?:[^']|'')*')|(?P<op><>|<=|>=|=|<|>|\(|\)|,)"
+    r"|(?P<word>[A-Za-z_$][A-Za-z0-9_$.]*))"
+)
+Predicate = Callable[[dict[str, Any]], Any]
+
+
+class SelectorError(ValueError):
+    """A JMS message selector that does not parse (InvalidSelectorException)."""
+
+
+def compile_selector(text: str) -> Predicate:
+    """A JMS message selector (the SQL-92 subset: = <> < > <= >=, AND, OR, NOT, parentheses,
+    IS [NOT] NULL, [NOT] IN, [NOT] BETWEEN) compiled to a predicate over message properties.
+    It is parsed here, never evaluated as code; unknown properties are NULL (never match)."""
+    tokens: list[tuple[str, Any]] = []
+    position = 0
+    while position < len(text.rstrip()):
+        match = _TOKEN.match(text, position)
+        if not match or match.end() == position:
+            raise SelectorError(f"cannot read the selector at {text[position:]!r}")
+        kind = match.lastgroup or ""
+        value: Any = match.group(kind)
+        if kind == "num":
+            value = float(value) if "." in value else int(value)
+        elif kind == "str":
+            value = value[1:-1].replace("''", "'")
+        elif kind == "word" and value.upper() in _KEYWORDS:
+            kind, value = "kw", value.upper()
+        tokens.append((kind, value))
+        position = match.end()
+    parser = _Selector(tokens)
+    predicate = parser.disjunction()
+    if parser.index != len(tokens):
+        raise SelectorError(f"unexpected {tokens[parser.index][1]!r} in the selector")
+    return predicate
+
+
+_KEYWORDS = {"AND", "OR", "NOT", "IS", "NULL", "IN", "BETWEEN", "TRUE", "FALSE"}
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda a, b: a == b,
+    "<>": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+class _Selector:
+    def __init__(self, tokens: list[tuple[str, Any]]) -> None:
+        self.tokens = tokens
+        self.index = 0
+
+    def peek(self) -> tuple[str, Any]:
+        return self.tokens[self.index] if self.index < len(self.tokens) else ("end", None)
+
+    def take(self, kind: str, value: Any = None) -> Any:
+        found = self.peek()
+        if found[0] != kind or (value is not None and found[1] != value):
+            raise SelectorError(f"expected {value or kind}, found {found[1]!r}")
+        self.index += 1
+        return found[1]
+
+    def disjunction(self) -> Predicate:
+        left = self.conjunction()
+        while self.peek() == ("kw", "OR"):
+            self.index += 1
+            right, first = self.conjunction(), left
+            left = lambda p, a=first, b=right: bool(a(p)) or bool(b(p))  # noqa: E731
+        return left
+
+    def conjunction(self) -> Predicate:
+        left = self.negation()
+        while self.peek() == ("kw", "AND"):
+            self.index += 1
+            right, first = self.negation(), left
+            left = lambda p, a=first, b=right: bool(a(p)) and bool(b(p))  # noqa: E731
+        return left
+
+    def negation(self) -> Predicate:
+        if self.peek() == ("kw", "NOT"):
+            self.index += 1
+            inner = self.negation()
+            return lambda p: not inner(p)
+        return self.comparison()
+
+    def operand(self) -> Predicate:
+        kind, value = self.peek()
+        self.index += 1
+        if kind in ("num", "str"):
+            return lambda p: value
+        if kind == "kw" and value in ("TRUE", "FALSE"):
+            return lambda p: value == "TRUE"
+        if kind == "word":
+            return lambda p: p.get(value)
+        if (kind, value) == ("op", "("):
+            inner = self.disjunction()
+            self.take("op", ")")
+            return inner
+        raise SelectorError(f"unexpected {value!r} in the selector")
+
+    def comparison(self) -> Predicate:
+        left = self.operand()
+        kind, value = self.peek()
+        negated = False
+        if (kind, value) == ("kw", "NOT"):
+            self.index += 1
+            negated = True
+            kind, value = self.peek()
+        if (kind, value) == ("kw", "IS"):
+            self.index += 1
+            wanted_null = not (self.peek() == ("kw", "NOT") and self.take("kw", "NOT"))
+            self.take("kw", "NULL")
+            return lambda p: (left(p) is None) == wanted_null
+        if (kind, value) == ("kw", "IN"):
+            self.index += 1
+            self.take("op", "(")
+            options = [self.operand()]
+            while self.peek() == ("op", ","):
+                self.index += 1
+                options.append(self.operand())
+            self.take("op", ")")
+            return lambda p: (
+                left(p) is not None and ((left(p) in [o(p) for o in options]) != negated)
+            )
+        if (kind, value) == ("kw", "BETWEEN"):
+            self.index += 1
+            low = self.operand()
+            self.take("kw", "AND")
+            high = self.operand()
+            return lambda p: _safe(lambda: low(p) <= left(p) <= high(p)) != negated
+        if kind == "op" and value in _COMPARE:
+            self.index += 1
+            right, compare = self.operand(), _COMPARE[value]
+            return lambda p: _safe(lambda: compare(left(p), right(p)))
+        return left
+
+
+def _safe(check: Callable[[], bool]) -> bool:
+    # SQL's unknown: a comparison with NULL or of mismatched types selects nothing.
+    try:
+        return bool(check())
+    except TypeError:
+        return False

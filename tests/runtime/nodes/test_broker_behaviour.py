@@ -105,3 +105,30 @@ async def test_mq_case_3_offline_non_durable_subscribers_miss_messages_durable_o
         stats = engine.snapshot()["nodes"]
         assert stats["c0"]["in"] == 1 and stats["c1"]["in"] == expected
         await engine.stop()
+
+
+async def test_mq_case_7_a_selector_subscriber_receives_only_matching_messages() -> None:
+    engine = await broker_run("topic")
+    engine.node("mq").set_selector("mq-c1", "color = 'red' AND amount > 100")
+    await engine.send("p", {"n": 1}, {"color": "red", "amount": 150})
+    await engine.send("p", {"n": 2}, {"color": "red", "amount": 50})
+    await engine.send("p", {"n": 3}, {"color": "blue", "amount": 500})
+    stats = engine.snapshot()["nodes"]
+    assert stats["c0"]["in"] == 3 and stats["c1"]["in"] == 1
+    assert engine.node("c1").recent()[0]["body"] == {"n": 1}
+    await engine.stop()
+
+
+def test_selectors_parse_the_sql92_subset_and_refuse_the_rest() -> None:
+    import pytest
+
+    from runtime.nodes.broker import SelectorError, compile_selector
+
+    selector = compile_selector("kind IN ('a', 'b') OR (n BETWEEN 1 AND 3 AND x IS NOT NULL)")
+    assert selector({"kind": "a"}) and selector({"n": 2, "x": 0})
+    assert not selector({"n": 5, "x": 0}) and not selector({"n": 2})
+    assert not compile_selector("amount > 100")({"amount": "lots"})  # type mismatch: unknown
+    with pytest.raises(SelectorError):
+        compile_selector("color = ")
+    with pytest.raises(SelectorError):
+        compile_selector("__import__('os')")
