@@ -156,6 +156,8 @@ class BrokerNode(NodeRuntime):
         self.dead_letters: deque[Message] = deque(maxlen=MAX_DEAD_LETTERS)
         self.offline: dict[str, deque[Message]] = {}  # topic subscribers not connected
         self.selectors: dict[str, Any] = {}  # edge id → compiled message selector
+        self.virtual_queues: dict[str, str] = {}  # edge id → Consumer.<name>.VirtualTopic.X
+        self.turns: dict[str, int] = {}
 
     async def accept(self, messages: list[Message], link: Link | None) -> None:
         self.note_received(messages)
@@ -179,15 +181,35 @@ class BrokerNode(NodeRuntime):
                 else:
                     await self._dispatch(consumer, message, 1)
                 continue
-            for target in self.links:
-                if not self._selected(target, message):
-                    continue
+            for target in self._subscribers(message):
                 if target.target.id not in self.offline:
                     await self._dispatch(target, message, 1)
                 elif self.settings["durable_subscriptions"]:
                     self.offline[target.target.id].append(message)
                 else:
                     self.stats.dropped += 1  # a non-durable subscriber misses what it did not see
+
+    def set_virtual_queue(self, edge_id: str, queue_name: str) -> None:
+        """ActiveMQ virtual topics: consumers reading the same Consumer.<name>.VirtualTopic.X
+        queue share one copy of each message (they compete); each queue gets every message."""
+        self.virtual_queues[edge_id] = queue_name
+
+    def _subscribers(self, message: Message) -> list[Link]:
+        chosen: list[Link] = []
+        shared: dict[str, list[Link]] = {}
+        for link in self.links:
+            if not self._selected(link, message):
+                continue
+            queue = self.virtual_queues.get(link.id)
+            if queue is None:
+                chosen.append(link)
+            else:
+                shared.setdefault(queue, []).append(link)
+        for queue, members in shared.items():
+            turn = self.turns.get(queue, 0)
+            self.turns[queue] = turn + 1
+            chosen.append(members[turn % len(members)])
+        return chosen
 
     def set_selector(self, edge_id: str, selector: str) -> None:
         """Subscribe with a message selector: that consumer sees only matching messages."""

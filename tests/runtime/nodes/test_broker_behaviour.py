@@ -132,3 +132,18 @@ def test_selectors_parse_the_sql92_subset_and_refuse_the_rest() -> None:
         compile_selector("color = ")
     with pytest.raises(SelectorError):
         compile_selector("__import__('os')")
+
+
+async def test_mq_case_6_virtual_topic_queues_each_get_everything_and_their_consumers_compete() -> (
+    None
+):
+    engine = await broker_run("topic", consumers=3)
+    broker = engine.node("mq")
+    broker.set_virtual_queue("mq-c0", "Consumer.A.VirtualTopic.Orders")
+    broker.set_virtual_queue("mq-c1", "Consumer.A.VirtualTopic.Orders")
+    broker.set_virtual_queue("mq-c2", "Consumer.B.VirtualTopic.Orders")
+    await engine.node("p").emit(10)
+    stats = engine.snapshot()["nodes"]
+    assert stats["c0"]["in"] + stats["c1"]["in"] == 10 and stats["c0"]["in"] == 5
+    assert stats["c2"]["in"] == 10
+    await engine.stop()
