@@ -275,3 +275,24 @@ async def test_kinesis_case_14_merging_shards_that_are_not_adjacent_is_refused()
 
 def _md5(key: str) -> int:
     return int(hashlib.md5(key.encode()).hexdigest(), 16)
+
+
+async def test_kinesis_case_15_subscribe_to_shard_pushes_records_and_a_continuation() -> None:
+    engine, stream, _, _ = await stream_run()
+    results = [await stream.put_record(f"r{i}", "k") for i in range(3)]
+    event = await stream.subscribe_to_shard("efo-1", "shardId-000000000000", "TRIM_HORIZON")
+    assert [r["Data"] for r in event["Records"]] == ["r0", "r1", "r2"]
+    assert event["ContinuationSequenceNumber"] == results[-1]["SequenceNumber"]
+    with pytest.raises(StoreError) as error:
+        await stream.subscribe_to_shard("efo-1", "shardId-000000000000")
+    assert error.value.code == "ResourceInUseException"
+    await engine.advance(5)
+    await stream.put_record("r3", "k")
+    again = await stream.subscribe_to_shard(
+        "efo-1",
+        "shardId-000000000000",
+        "CONTINUATION",
+        sequence_number=event["ContinuationSequenceNumber"],
+    )
+    assert [r["Data"] for r in again["Records"]] == ["r3"]
+    await engine.stop()
