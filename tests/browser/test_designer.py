@@ -15,6 +15,8 @@ from tests.browser.helpers import log_in
 from tests.builders import edge, make_document, node
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# A busy CI machine can take a while to answer; expect() returns as soon as the page is right.
+expect.set_options(timeout=15_000)
 
 CANVAS = "svg[data-canvas]"
 

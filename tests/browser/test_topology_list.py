@@ -12,6 +12,8 @@ from designer.models import Topology
 from tests.browser.helpers import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# A busy CI machine can take a while to answer; expect() returns as soon as the page is right.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(autouse=True)
