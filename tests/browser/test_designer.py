@@ -627,3 +627,20 @@ def test_double_click_a_node_to_rename_it(page: Page, asgi_live_server: str, ali
     canvas_node(page, "q").focus()  # in a text field Ctrl+Z is the field's own undo
     page.keyboard.press("Control+z")
     expect(canvas_node(page, "q").locator(".node-label")).to_have_text("q")
+
+
+def test_the_inspector_deletes_the_selected_connection(
+    page: Page, asgi_live_server: str, alice: Any
+) -> None:
+    document = make_document(
+        nodes=[node("q", "queue", x=40, y=40), node("fn", "function", x=300, y=40)],
+        edges=[edge("e1", "q", "fn")],
+    )
+    open_editor(page, asgi_live_server, alice, document)
+
+    canvas_node(page, "q").click()
+    page.get_by_role("button", name="Edit the connection to fn").click()
+    page.get_by_role("button", name="Delete this connection").click()
+    expect(page.locator(".edge")).to_have_count(0)
+    expect(page.locator("g.node")).to_have_count(2)
+    expect(page.locator("#notice")).to_contain_text("Deleted 1 connection")
