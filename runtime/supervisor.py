@@ -39,6 +39,7 @@ T = TypeVar("T")
 
 CALL_TIMEOUT = 30.0  # a command that takes longer than this has hung; the caller gets an error
 STOP_TIMEOUT = 10.0  # reliability R3: in-flight work finishes or returns within 10 s
+MAX_CATCH_UP = 0.1  # seconds of load a behind-schedule generator may emit at once
 SNAPSHOT_TIMEOUT = 3.0  # a connecting client waits at most this long for a busy run
 
 # Engine run states as the designer's Topology.run_state stores them.
@@ -92,12 +93,20 @@ class Run:
     started_at: float = 0.0
     drivers: dict[str, LoadDriver] = field(default_factory=dict)
 
+    def drive_load(self) -> None:
+        """Take every load producer over from the start, so its rate can change and a busy
+        run sheds load instead of bursting (see LoadDriver)."""
+        for node in self.engine.nodes.values():
+            settings = getattr(node, "settings", {})
+            if node.kind == "producer" and settings.get("mode") == "load":
+                self.set_rate(node.id, float(settings.get("rate", 10.0)))
+
     def set_rate(self, node_id: str, rate: float) -> float:
         """Change a running load producer's events per second (the rate slider).
 
-        The engine's producer reads its rate once when its load starts, so the edge takes the
-        load over: it cancels the producer's ``load`` task and drives ``emit()`` itself at the
-        new rate until the configured duration ends. A node offering ``set_rate`` is used as is.
+        The engine's producer reads its rate once when its load starts, so the edge drives the
+        load: it cancels the producer's ``load`` task and calls ``emit()`` itself at the rate
+        until the configured duration ends. A node offering ``set_rate`` is used as is.
         """
         node = self.engine.nodes[node_id]
         setter = getattr(node, "set_rate", None)
@@ -134,13 +143,20 @@ class Run:
 
 
 class LoadDriver:
-    """Emits a producer's load at a rate that may change while it runs."""
+    """Emits a producer's load at a rate that may change while it runs.
+
+    An open-loop generator that falls behind (a saturated run) sheds the backlog beyond
+    ``MAX_CATCH_UP`` seconds of load instead of emitting it in one burst: a burst that size
+    never yields the loop, so nothing else, not even Stop, would run until it is through.
+    ``shed`` counts what was not emitted.
+    """
 
     def __init__(self, engine: Any, node: Any, rate: float, until: float) -> None:
         self.engine = engine
         self.node = node
         self.rate = rate
         self.until = until
+        self.shed = 0
         self.task: asyncio.Task[None] | None = None
 
     def cancel(self) -> None:
@@ -156,6 +172,10 @@ class LoadDriver:
             now = clock.now()
             credit += (now - last) * self.rate
             last = now
+            limit = max(1.0, self.rate * MAX_CATCH_UP)
+            if credit > limit:
+                self.shed += int(credit - limit)
+                credit = limit
             due = int(credit)
             if due:
                 credit -= due
@@ -507,7 +527,9 @@ class Supervisor:
             async with asyncio.TaskGroup() as group:
                 run.group = group
                 ticking = group.create_task(run.ticker.run(), name=f"ticker:{run.topology_id}")
+                run.drive_load()
                 await run.stop_requested.wait()
+                log.info("run %s: stop requested", run.run_id)
                 ticking.cancel()
                 for driver in run.drivers.values():  # load taken over by the rate slider
                     driver.cancel()
@@ -525,11 +547,16 @@ class Supervisor:
 
     async def _finish(self, run: Run, *, failed: bool) -> None:
         began = time.monotonic()
-        try:
-            await asyncio.wait_for(run.engine.stop(run.error or "stopped"), STOP_TIMEOUT)
-        except Exception as error:  # noqa: BLE001 - stop is best effort at this point
-            log.exception("run %s did not stop cleanly", run.run_id)
-            run.error = run.error or f"{type(error).__name__}: {error}"
+        log.info("run %s: stopping the engine", run.run_id)
+        # The stop runs as a task of the supervisor's group and is waited for with a deadline:
+        # an engine whose tasks ignore cancellation must not leave the run unstoppable.
+        assert self._group is not None
+        stopping = self._group.create_task(self._stop_engine(run), name=f"stop:{run.topology_id}")
+        done, _ = await asyncio.wait({stopping}, timeout=STOP_TIMEOUT)
+        problem = stopping.result() if done else f"did not stop within {STOP_TIMEOUT:.0f} s"
+        if problem:
+            log.error("run %s: the engine %s", run.run_id, problem)
+            run.error = run.error or f"the engine {problem}"
             failed = True
         stopped = time.monotonic()
         await run.ticker.flush()
@@ -547,6 +574,15 @@ class Supervisor:
         if failed and self.on_state is not None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.on_state, run.topology_id, "failed")
+
+    @staticmethod
+    async def _stop_engine(run: Run) -> str:
+        """Stop the engine; never raises, since it runs in the supervisor's own TaskGroup."""
+        try:
+            await run.engine.stop(run.error or "stopped")
+        except Exception as error:  # noqa: BLE001 - reported by the caller
+            return f"did not stop cleanly: {type(error).__name__}: {error}"
+        return ""
 
     async def _stop(self, topology_id: int, reason: str) -> dict[str, Any]:
         run = self.runs.get(topology_id)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from runtime import spec
+from runtime import supervisor as supervision
 from runtime.supervisor import (
     AlreadyRunning,
     DeployRefused,
@@ -238,3 +239,30 @@ def test_emails_go_to_djangos_backend_from_a_worker_at_a_bounded_rate(settings: 
         relay.submit(email)
     relay.drain()
     assert len(mail.outbox) == 5 and mail.outbox[0].subject == "Hi"
+
+
+def test_an_engine_that_never_stops_is_abandoned_and_the_run_reported_failed(
+    states: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    class Stuck(FakeEngine):
+        async def stop(self, reason: str = "") -> None:
+            while True:  # ignores cancellation, like a task that swallows it
+                try:
+                    await asyncio.sleep(3600)
+                except asyncio.CancelledError:
+                    continue
+
+    monkeypatch.setattr(supervision, "STOP_TIMEOUT", 0.2)
+    chief = Supervisor(
+        engine_factory=Stuck,
+        on_state=lambda topology_id, state: states.append((topology_id, state)),
+        send=Frames(),
+    )
+    chief.deploy(1, PIPELINE)
+    info = chief.stop(1)
+    assert "did not stop within" in info["error"]
+    assert (1, "failed") in states
+    chief.deploy(1, PIPELINE)  # the topology can run again
+    chief._loop.call_soon_threadsafe(chief._closing.set)  # type: ignore[union-attr]
