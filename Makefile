@@ -24,11 +24,17 @@ lint: install
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
 
+# Browser tests run in their own pytest process: Playwright's sync API keeps an event loop in
+# the main thread, which the asyncio tests must not share.
+PYTEST := $(VENV)/bin/pytest
+
 test-embedded: install
-	$(VENV)/bin/pytest
+	$(PYTEST) -m "not browser"
+	$(PYTEST) -m browser
 
 test-scaled: install
-	DATABASE_URL=$(SCALE_DATABASE_URL) REDIS_URL=$(SCALE_REDIS_URL) $(VENV)/bin/pytest
+	DATABASE_URL=$(SCALE_DATABASE_URL) REDIS_URL=$(SCALE_REDIS_URL) $(PYTEST) -m "not browser"
+	DATABASE_URL=$(SCALE_DATABASE_URL) REDIS_URL=$(SCALE_REDIS_URL) $(PYTEST) -m browser
 
 install: $(STAMP)
 
