@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from designer.demo import demo_document
-from designer.models import Topology
+from designer.models import Access, Share, Topology
 from tests.browser.helpers import log_in
 from tests.builders import edge, make_document, node
 
@@ -644,3 +644,28 @@ def test_the_inspector_deletes_the_selected_connection(
     expect(page.locator(".edge")).to_have_count(0)
     expect(page.locator("g.node")).to_have_count(2)
     expect(page.locator("#notice")).to_contain_text("Deleted 1 connection")
+
+
+def test_a_reader_sees_the_topology_but_cannot_change_it(
+    page: Page, asgi_live_server: str, alice: Any, bob: Any
+) -> None:
+    document = make_document(nodes=[node("q", "queue", x=40, y=40)])
+    topology = Topology.create_from_document(alice, document)
+    Share.objects.create(topology=topology, user=bob, access=Access.READ)
+    log_in(page, asgi_live_server, bob)
+    page.goto(f"{asgi_live_server}/topologies/{topology.pk}/")
+    expect(page.locator(f"{CANVAS}[data-ready=true]")).to_be_attached()
+
+    expect(page.locator("[data-palette-kind]")).to_have_count(0)
+    expect(page.get_by_role("button", name="Save (Ctrl+S)")).to_have_count(0)
+    queue = canvas_node(page, "q")
+    before = queue.get_attribute("transform")
+    grab = centre(queue.locator(".node-body"))
+    page.mouse.move(*grab)
+    page.mouse.down()
+    page.mouse.move(grab[0] + 100, grab[1] + 60, steps=5)
+    page.mouse.up()
+    expect(queue).to_have_attribute("transform", before or "")
+    expect(page.get_by_label("Visibility timeout")).to_be_disabled()
+    page.keyboard.press("Delete")
+    expect(page.locator("g.node")).to_have_count(1)
