@@ -208,7 +208,7 @@ function moveSelection(dx, dy) {
       node.x = Math.min(limit, Math.max(-limit, node.x + dx));
       node.y = Math.min(limit, Math.max(-limit, node.y + dy));
     }
-  });
+  }, undefined, `nudge:${[...ids].sort().join(",")}`);
   canvas.reveal(ids);
   return true;
 }

@@ -40,11 +40,22 @@ export class Store extends EventTarget {
   // --- edits ---------------------------------------------------------------------------------
 
   // Runs fn on the document as one undoable step; fn returning false means "nothing changed".
-  edit(label, fn, reason = label) {
+  // `coalesce`: repeated edits with the same key within a second (arrow-key nudges) undo together.
+  edit(label, fn, reason = label, coalesce = null) {
     const before = structuredClone(this.doc);
     const result = fn(this.doc);
     if (result === false) { this.doc = before; this.index = null; return false; }
-    this.push(label, before);
+    const top = this.undoStack[this.undoStack.length - 1];
+    const now = Date.now();
+    if (coalesce && top && top.coalesce === coalesce && now - top.at < 1000) {
+      top.at = now;
+      this.redoStack = [];
+    } else {
+      this.push(label, before);
+      const entry = this.undoStack[this.undoStack.length - 1];
+      entry.coalesce = coalesce;
+      entry.at = now;
+    }
     this.changed(reason);
     return result === undefined ? true : result;
   }

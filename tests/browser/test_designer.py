@@ -160,6 +160,15 @@ def test_undo_and_redo_every_edit(page: Page, asgi_live_server: str, alice: Any)
     page.get_by_role("button", name="Undo (Ctrl+Z)").click()
     expect(canvas_node(page, "queue-1")).to_have_attribute("transform", before or "")
 
+    # Quick repeated nudges undo as one step.
+    canvas_node(page, "queue-1").focus()
+    page.keyboard.press("Enter")
+    for _ in range(3):
+        page.keyboard.press("ArrowDown")
+    expect(canvas_node(page, "queue-1")).not_to_have_attribute("transform", before or "")
+    page.keyboard.press("Control+z")
+    expect(canvas_node(page, "queue-1")).to_have_attribute("transform", before or "")
+
 
 def test_an_illegal_wire_is_refused_on_the_spot_with_the_reason(
     page: Page, asgi_live_server: str, alice: Any
