@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
+from designer.fields import OrderedJSONField
 from runtime import spec as topology_spec
 from runtime.spec import TopologySpec
 
@@ -62,7 +63,7 @@ class Topology(models.Model):
     name = models.CharField(max_length=topology_spec.MAX_NAME)
     slug = models.SlugField(max_length=80, unique=True)
     description = models.TextField(blank=True, max_length=topology_spec.MAX_DESCRIPTION)
-    document = models.JSONField()
+    document = OrderedJSONField()
     version = models.PositiveIntegerField(default=1)
     run_state = models.CharField(max_length=16, choices=RunState, default=RunState.STOPPED)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -155,7 +156,7 @@ class TopologyRevision(models.Model):
 
     topology = models.ForeignKey(Topology, on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField()
-    document = models.JSONField()
+    document = OrderedJSONField()
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -248,8 +249,8 @@ class SampleEvent(models.Model):
     topology = models.ForeignKey(Topology, on_delete=models.CASCADE, related_name="samples")
     node_id = models.CharField(max_length=64)
     name = models.CharField(max_length=80)
-    body = models.JSONField()
-    attributes = models.JSONField(default=dict, blank=True)
+    body = OrderedJSONField()
+    attributes = OrderedJSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
