@@ -102,19 +102,22 @@ async def deliver(topology_id: int | str, frame: dict[str, Any], *, timeout: flo
     layer = get_channel_layer()
     if layer is None:
         return False
+    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the caller's cancellation
+    # when its own timeout fires at the same moment, and then a stopping run's ticker ticks on.
     try:
-        if not isinstance(layer, InMemoryChannelLayer):
-            await asyncio.wait_for(publish(topology_id, frame), timeout)
+        async with asyncio.timeout(timeout):
+            if not isinstance(layer, InMemoryChannelLayer):
+                await publish(topology_id, frame)
+                return True
+            target = loops.target()
+            if target is None:
+                return False
+            if target is asyncio.get_running_loop():
+                await publish(topology_id, frame)
+                return True
+            future = asyncio.run_coroutine_threadsafe(publish(topology_id, frame), target)
+            await asyncio.wrap_future(future)
             return True
-        target = loops.target()
-        if target is None:
-            return False
-        if target is asyncio.get_running_loop():
-            await asyncio.wait_for(publish(topology_id, frame), timeout)
-            return True
-        future = asyncio.run_coroutine_threadsafe(publish(topology_id, frame), target)
-        await asyncio.wait_for(asyncio.wrap_future(future), timeout)
-        return True
     except Exception:  # noqa: BLE001 - the live view is best effort; the run must go on
         log.warning("live frame for topology %s not delivered", topology_id, exc_info=True)
         return False
@@ -315,13 +318,14 @@ class Ticker:
         self.sleep = sleep
         self.wall = wall
         self.frames = 0
+        self.stopped = False
         self._latency_at = 0.0
 
     async def run(self) -> None:
         """Tick at a fixed rate until cancelled; the owner calls ``flush()`` after the engine
         stops. A slow tick (a busy server) delays the next one but never adds ticks to catch up."""
         due = self.wall() + self.interval
-        while True:
+        while not self.stopped:  # the flag too: a cancellation swallowed below must not win
             await self.sleep(max(0.0, due - self.wall()))
             await self.tick()
             due = max(due + self.interval, self.wall())

@@ -22,6 +22,7 @@ import contextlib
 import itertools
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -39,6 +40,7 @@ T = TypeVar("T")
 
 CALL_TIMEOUT = 30.0  # a command that takes longer than this has hung; the caller gets an error
 STOP_TIMEOUT = 10.0  # reliability R3: in-flight work finishes or returns within 10 s
+SWITCH_INTERVAL = 0.001  # seconds a thread may hold the GIL while another waits for it
 MAX_CATCH_UP = 0.1  # seconds of load a behind-schedule generator may emit at once
 SNAPSHOT_TIMEOUT = 3.0  # a connecting client waits at most this long for a busy run
 
@@ -157,9 +159,11 @@ class LoadDriver:
         self.rate = rate
         self.until = until
         self.shed = 0
+        self.stopped = False
         self.task: asyncio.Task[None] | None = None
 
     def cancel(self) -> None:
+        self.stopped = True
         if self.task is not None:
             self.task.cancel()
 
@@ -167,7 +171,7 @@ class LoadDriver:
         clock = self.node.clock
         last = clock.now()
         credit = 0.0
-        while clock.now() < self.until:
+        while not self.stopped and clock.now() < self.until:
             await self.engine.gate()
             now = clock.now()
             credit += (now - last) * self.rate
@@ -357,6 +361,10 @@ class Supervisor:
             raise RuntimeError("the supervisor loop did not start")
 
     def _serve(self) -> None:
+        # Runs and the server's loop share the GIL: a busy run would hold it for the default
+        # 5 ms slices, and the server's loop, waiting for it on every wake-up, lags by many.
+        if sys.getswitchinterval() > SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
         asyncio.run(self._main())
 
     async def _main(self) -> None:
@@ -387,7 +395,8 @@ class Supervisor:
 
     async def acall(self, coroutine: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT) -> T:
         """Run a coroutine on the supervisor loop and await it (from another loop)."""
-        return await asyncio.wait_for(asyncio.wrap_future(self._submit(coroutine)), timeout)
+        async with asyncio.timeout(timeout):  # not wait_for: see runtime.live.deliver
+            return await asyncio.wrap_future(self._submit(coroutine))
 
     # --- commands (blocking API) ----------------------------------------------------------------
     def deploy(self, topology_id: int, spec: TopologySpec, *, revision: int = 0) -> dict[str, Any]:
@@ -530,8 +539,9 @@ class Supervisor:
                 run.drive_load()
                 await run.stop_requested.wait()
                 log.info("run %s: stop requested", run.run_id)
+                run.ticker.stopped = True
                 ticking.cancel()
-                for driver in run.drivers.values():  # load taken over by the rate slider
+                for driver in run.drivers.values():  # the load producers driven at the edge
                     driver.cancel()
         except asyncio.CancelledError:
             # Only the engine's own TaskGroup cancels this task: one of its tasks crashed.
@@ -590,7 +600,8 @@ class Supervisor:
             return {"topology": topology_id, "state": "stopped", "run": None}
         run.error = run.error or ""
         run.stop_requested.set()
-        await asyncio.wait_for(run.finished.wait(), STOP_TIMEOUT + 5)
+        async with asyncio.timeout(STOP_TIMEOUT + 5):
+            await run.finished.wait()
         return run.info()
 
     async def _stop_all(self, reason: str) -> None:
@@ -598,7 +609,8 @@ class Supervisor:
             run.stop_requested.set()
         for run in list(self.runs.values()):
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(run.finished.wait(), STOP_TIMEOUT + 5)
+                async with asyncio.timeout(STOP_TIMEOUT + 5):
+                    await run.finished.wait()
 
     def _live(self, topology_id: int) -> Run:
         run = self.runs.get(topology_id)
