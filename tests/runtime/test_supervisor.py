@@ -266,3 +266,34 @@ def test_an_engine_that_never_stops_is_abandoned_and_the_run_reported_failed(
     assert (1, "failed") in states
     chief.deploy(1, PIPELINE)  # the topology can run again
     chief._loop.call_soon_threadsafe(chief._closing.set)  # type: ignore[union-attr]
+
+
+async def test_the_asgi_lifespan_shutdown_stops_every_run(states: list) -> None:
+    import asyncio
+
+    from config.asgi import application
+
+    chief = Supervisor(
+        engine_factory=FakeEngine,
+        on_state=lambda topology_id, state: states.append((topology_id, state)),
+        send=Frames(),
+    )
+    previous = supervision.set_supervisor(chief)
+    try:
+        await asyncio.to_thread(chief.deploy, 3, PIPELINE)
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        outbox: list[dict[str, Any]] = []
+        for message in ("lifespan.startup", "lifespan.shutdown"):
+            inbox.put_nowait({"type": message})
+
+        async def send(message: dict[str, Any]) -> None:
+            outbox.append(message)
+
+        await application({"type": "lifespan"}, inbox.get, send)
+    finally:
+        supervision.set_supervisor(previous)
+    assert [m["type"] for m in outbox] == [
+        "lifespan.startup.complete",
+        "lifespan.shutdown.complete",
+    ]
+    assert not chief.alive and (3, "stopped") in states
