@@ -488,6 +488,11 @@ function bindInteractions(overlay) {
       document.body.classList.remove("drawer-open");
     }
   });
+  // A save makes a new version: the toolbar says when the run is an older one.
+  document.body.addEventListener("flowyard:saved", () => {
+    const url = urls().toolbar;
+    if (url) window.htmx.ajax("GET", url, { target: "#run-toolbar", swap: "outerHTML" });
+  });
   // After a command swaps the toolbar, the socket's last word on the state still applies.
   document.body.addEventListener("htmx:afterSwap", (event) => {
     if (event.detail?.target?.id === "run-toolbar" || event.target?.id === "run-toolbar") {

@@ -561,3 +561,12 @@ def test_the_metrics_page_renders_its_charts(alice_client: Client, topology: Top
     for chart in ("throughput", "latency", "depth", "errors"):
         assert f'data-chart="{chart}"' in content
     assert "designer/metrics.js" in content and 'id="metrics-boot"' in content
+
+
+def test_after_a_save_the_toolbar_says_the_run_is_an_older_version(
+    alice: Any, alice_client: Client, topology: Topology
+) -> None:
+    deployed(alice_client, topology)
+    topology.save_document(pipeline_document("Orders v2"), base_version=1, author=alice)
+    response = alice_client.get(url("run-toolbar", topology.pk), **HTMX)
+    assert b"Running v1; the saved version is v2: redeploy to run it." in response.content
