@@ -1338,47 +1338,57 @@ BUFFER_SOURCES: dict[str, Callable[[Template, NodeSpec, NodeSpec, EdgeSpec], dic
 
 def write_resource_policies(t: Template) -> None:
     for node_id, senders in t.queue_senders.items():
-        logical = t.logical[node_id]
-        statements = [
-            {
-                "Sid": f"Allow{camel(service)}{index}",
-                "Effect": "Allow",
-                "Principal": {"Service": f"{service}.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": get_att(logical),
-                "Condition": {"ArnEquals": {"aws:SourceArn": source}},
-            }
-            for index, (service, source) in enumerate(unique(senders), start=1)
-        ]
-        t.add(
-            t.claim(f"{logical}Policy"),
-            "AWS::SQS::QueuePolicy",
-            {
-                "Queues": [ref(logical)],
-                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
-            },
+        write_resource_policy(
+            t,
+            t.logical[node_id],
+            senders,
+            policy_type="AWS::SQS::QueuePolicy",
+            targets_key="Queues",
+            action="sqs:SendMessage",
+            resource_of=get_att,
         )
     for node_id, senders in t.topic_senders.items():
-        logical = t.logical[node_id]
-        statements = [
-            {
-                "Sid": f"Allow{camel(service)}{index}",
-                "Effect": "Allow",
-                "Principal": {"Service": f"{service}.amazonaws.com"},
-                "Action": "sns:Publish",
-                "Resource": ref(logical),
-                "Condition": {"ArnEquals": {"aws:SourceArn": source}},
-            }
-            for index, (service, source) in enumerate(unique(senders), start=1)
-        ]
-        t.add(
-            t.claim(f"{logical}Policy"),
-            "AWS::SNS::TopicPolicy",
-            {
-                "Topics": [ref(logical)],
-                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
-            },
+        write_resource_policy(
+            t,
+            t.logical[node_id],
+            senders,
+            policy_type="AWS::SNS::TopicPolicy",
+            targets_key="Topics",
+            action="sns:Publish",
+            resource_of=ref,
         )
+
+
+def write_resource_policy(
+    t: Template,
+    logical: str,
+    senders: list[tuple[str, Any]],
+    *,
+    policy_type: str,
+    targets_key: str,
+    action: str,
+    resource_of: Callable[[str], dict[str, Any]],
+) -> None:
+    """A queue's or topic's policy letting each AWS service send to it from its source."""
+    statements = [
+        {
+            "Sid": f"Allow{camel(service)}{index}",
+            "Effect": "Allow",
+            "Principal": {"Service": f"{service}.amazonaws.com"},
+            "Action": action,
+            "Resource": resource_of(logical),
+            "Condition": {"ArnEquals": {"aws:SourceArn": source}},
+        }
+        for index, (service, source) in enumerate(unique(senders), start=1)
+    ]
+    t.add(
+        t.claim(f"{logical}Policy"),
+        policy_type,
+        {
+            targets_key: [ref(logical)],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+        },
+    )
 
 
 def unique(items: list[Any]) -> list[Any]:
