@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from runtime.gateway import pipeline, registry
-from runtime.gateway.exchange import GatewayRequest, GatewayResponse
+from runtime.gateway.exchange import GatewayRequest, GatewayResponse, drop_cookies
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -65,14 +65,7 @@ def headers_of(scope: Scope) -> dict[str, str]:
     for raw_name, raw_value in scope.get("headers", []):
         name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    cookie = headers.pop("cookie", "")
-    kept = [
-        part.strip()
-        for part in cookie.split(";")
-        if part.strip() and part.split("=", 1)[0].strip() not in DESIGNER_COOKIES
-    ]
-    if kept:
-        headers["cookie"] = "; ".join(kept)
+    drop_cookies(headers, DESIGNER_COOKIES)
     return headers
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -27,6 +27,18 @@ GATEWAY_RESPONSES: dict[str, tuple[int, str, str]] = {
     "NOT_IMPLEMENTED": (501, "Not Implemented", "NotImplementedException"),
     "TOPOLOGY_NOT_RUNNING": (404, "Not Found", "NotFoundException"),
 }
+
+
+def drop_cookies(headers: dict[str, str], names: Collection[str]) -> None:
+    """Removes the named cookies from lower-cased request ``headers``; no cookie left, no header."""
+    cookie = headers.pop("cookie", "")
+    kept = [
+        part.strip()
+        for part in cookie.split(";")
+        if part.strip() and part.split("=", 1)[0].strip() not in names
+    ]
+    if kept:
+        headers["cookie"] = "; ".join(kept)
 
 
 @dataclass(frozen=True)

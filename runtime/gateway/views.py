@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from runtime.gateway import pipeline, registry
-from runtime.gateway.exchange import GatewayRequest, GatewayResponse
+from runtime.gateway.exchange import GatewayRequest, GatewayResponse, drop_cookies
 
 
 def designer_cookies() -> frozenset[str]:
@@ -26,16 +26,7 @@ def designer_cookies() -> frozenset[str]:
 def forwarded_headers(request: HttpRequest) -> dict[str, str]:
     """Request headers, lower-cased, with the designer's own cookies removed."""
     headers = {name.lower(): value for name, value in request.headers.items()}
-    cookie = headers.pop("cookie", "")
-    if cookie:
-        private = designer_cookies()
-        kept = [
-            part.strip()
-            for part in cookie.split(";")
-            if part.strip() and part.split("=", 1)[0].strip() not in private
-        ]
-        if kept:
-            headers["cookie"] = "; ".join(kept)
+    drop_cookies(headers, designer_cookies())
     return headers
 
 
