@@ -17,7 +17,7 @@ from runtime.nodes.base import (
     template_problem,
 )
 from runtime.nodes.behaviour import Link, NodeRuntime, TaskFactory
-from runtime.nodes.rule import next_run, schedule_problem
+from runtime.nodes.rule import run_schedule, schedule_problem
 from runtime.templates import TemplateContext, compile_json, compile_text
 
 MAX_ATTRIBUTES = 10  # SQS user message attributes per message
@@ -332,15 +332,7 @@ class ProducerNode(NodeRuntime):
             await self.clock.sleep(max(wait, 1e-6))
 
     async def _schedule(self) -> None:
-        expression = self.settings["schedule"]
-        created = self.clock.now()
-        while True:
-            when = next_run(expression, self.clock.now(), created)
-            if when is None:
-                return
-            await self.clock.sleep(when - self.clock.now())
-            await self.engine.gate()
-            await self.emit(1)
+        await run_schedule(self, self.settings["schedule"], lambda when: self.emit(1))
 
     def gauges(self) -> dict[str, Any]:
         return {"emitted": self.counter}

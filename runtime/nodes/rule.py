@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -443,6 +443,21 @@ def _nearest_weekday(day: datetime, target: int) -> int:
     return target
 
 
+async def run_schedule(
+    node: NodeRuntime, expression: str, fire: Callable[[float], Awaitable[object]]
+) -> None:
+    """Calls ``fire(when)`` each time the schedule comes due on the node's clock, once the engine
+    lets work through; returns when the schedule will never fire again."""
+    created = node.clock.now()
+    while True:
+        when = next_run(expression, node.clock.now(), created)
+        if when is None:
+            return
+        await node.clock.sleep(when - node.clock.now())
+        await node.engine.gate()
+        await fire(when)
+
+
 def next_run(expression: str, after: float, created: float | None = None) -> float | None:
     """The next time a schedule fires strictly after ``after`` (epoch seconds, UTC)."""
     period = schedule_period(expression)
@@ -728,25 +743,20 @@ class RuleNode(NodeRuntime):
             self.engine.later(0, dlq.accept, letters, None)
 
     async def _schedule(self) -> None:
-        expression = self.settings["schedule_expression"]
-        created = self.clock.now()
-        while True:
-            when = next_run(expression, self.clock.now(), created)
-            if when is None:
-                return
-            await self.clock.sleep(when - self.clock.now())
-            await self.engine.gate()
-            event = {
-                "version": "0",
-                "id": self.engine.new_id(),
-                "detail-type": "Scheduled Event",
-                "source": "aws.events",
-                "account": self.engine.settings.account,
-                "time": iso_time(when),
-                "region": self.engine.settings.region,
-                "resources": [self.arn],
-                "detail": {},
-            }
-            message = Message.new(event, now=self.clock.now(), node=self.id, message_id=event["id"])
-            self.note_received([message])
-            await self.route([message])
+        await run_schedule(self, self.settings["schedule_expression"], self._scheduled_event)
+
+    async def _scheduled_event(self, when: float) -> None:
+        event = {
+            "version": "0",
+            "id": self.engine.new_id(),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": self.engine.settings.account,
+            "time": iso_time(when),
+            "region": self.engine.settings.region,
+            "resources": [self.arn],
+            "detail": {},
+        }
+        message = Message.new(event, now=self.clock.now(), node=self.id, message_id=event["id"])
+        self.note_received([message])
+        await self.route([message])
