@@ -66,3 +66,14 @@ def read_reference(path_text: str, scope: Scope) -> Any:
     """Value at a reference path; raises PathNotFound so callers can word their own cause."""
     path = parse_path(path_text)
     return path.evaluate(scope.data, context=scope.context, variables=scope.variables)
+
+
+def read_parameter(field: str, path_text: str, scope: Scope) -> Any:
+    """Value a ``…Path`` parameter (``SecondsPath``, ``TimeoutSecondsPath``…) references; a missing
+    one is States.Runtime."""
+    try:
+        return read_reference(path_text, scope)
+    except PathNotFound:
+        raise runtime_error(
+            f"The {field} parameter does not reference an input value: {path_text}"
+        ) from None

@@ -12,8 +12,7 @@ from runtime.asl.errors import ExecutionFailure, query_error, runtime_error
 from runtime.asl.interpreter import Frame, Transition, Visit
 from runtime.asl.jsonata_mode import is_expression, json_type_name
 from runtime.asl.map_state import run_map
-from runtime.asl.paths import PathNotFound
-from runtime.asl.payload import evaluate_expression, read_reference, to_json
+from runtime.asl.payload import evaluate_expression, read_parameter, to_json
 from runtime.asl.task_state import run_task
 from runtime.asl.timestamps import parse_timestamp
 
@@ -141,12 +140,7 @@ def _jsonpath_wait_target(visit: Visit, effective: Any) -> float:
         return parse_timestamp(state["Timestamp"]) / 1e9
     field = "SecondsPath" if "SecondsPath" in state else "TimestampPath"
     path = state[field]
-    try:
-        value = read_reference(path, visit.scope(effective))
-    except PathNotFound:
-        raise runtime_error(
-            f"The {field} parameter does not reference an input value: {path}"
-        ) from None
+    value = read_parameter(field, path, visit.scope(effective))
     shown = value if isinstance(value, str) else to_json(value)
     if field == "TimestampPath":
         nanos = parse_timestamp(value)

@@ -10,8 +10,7 @@ from runtime.asl import errors
 from runtime.asl.concurrency import race
 from runtime.asl.errors import ExecutionFailure, TaskError, query_error, runtime_error
 from runtime.asl.interpreter import Transition, Visit
-from runtime.asl.paths import PathNotFound
-from runtime.asl.payload import read_reference, to_json
+from runtime.asl.payload import read_parameter, to_json
 from runtime.asl.resources import ResourceKind, classify
 
 
@@ -53,12 +52,7 @@ def _jsonpath_seconds(visit: Visit, effective: Any, field: str) -> int | None:
     path = visit.state.get(f"{field}Path")
     if path is None:
         return None
-    try:
-        value = read_reference(path, visit.scope(effective))
-    except PathNotFound:
-        raise runtime_error(
-            f"The {field}Path parameter does not reference an input value: {path}"
-        ) from None
+    value = read_parameter(f"{field}Path", path, visit.scope(effective))
     if not _is_int(value) or value <= 0:
         raise runtime_error(
             f"The {field}Path parameter must reference a positive integer: {path} == "
