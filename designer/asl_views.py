@@ -10,13 +10,11 @@ node in this process (``HEADLESS``). Reading needs read access; saving and start
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -31,6 +29,7 @@ from designer.models import StaleVersion, Topology
 from designer.views import get_topology
 from runtime.asl import validate
 from runtime.asl.graph import render_svg
+from runtime.asl.interpreter import run_sync
 from runtime.nodes.state_machine import (
     InvalidToken,
     StartRefused,
@@ -75,16 +74,6 @@ def deployed(topology: Topology) -> bool:
 
 def on_run(topology: Topology, action: Callable[[Run], Awaitable[T]]) -> T:
     return get_supervisor().with_run(topology.pk, action)
-
-
-def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Runs a coroutine from this sync view, on a worker thread if a loop already runs here."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="asl-headless") as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 def parse_definition(text: str) -> tuple[Any, list[dict[str, str]]]:
@@ -476,7 +465,10 @@ def start_deployed(topology: Topology, node_id: str, value: Any, name: str | Non
 
 
 def start_headless(topology: Topology, node_id: str, value: Any, name: str | None) -> str:
-    record = run_async(run_headless(topology.to_spec(), node_id, value, name=name))
+    record = run_sync(
+        run_headless(topology.to_spec(), node_id, value, name=name),
+        thread_name_prefix="asl-headless",
+    )
     data = {
         **record.to_dict(),
         "definition": node_config(machine_node(topology, node_id))["definition"],

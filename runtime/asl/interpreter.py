@@ -13,11 +13,11 @@ import enum
 import json
 import random
 from collections import ChainMap
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from runtime.asl import errors
 from runtime.asl.concurrency import race
@@ -30,6 +30,8 @@ from runtime.asl.payload import evaluate_template, select_path, to_json
 from runtime.asl.resources import NoResources, Resources, TaskTokens
 from runtime.asl.timestamps import format_timestamp
 from runtime.clock import Clock, ManualClock
+
+T = TypeVar("T")
 
 DATA_LIMIT_BYTES = 262_144
 REGION = "us-east-1"
@@ -590,9 +592,15 @@ def execute(
         name=name,
         max_history_events=max_history_events,
     )
+    return run_sync(execution, thread_name_prefix="asl-execute")
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T], *, thread_name_prefix: str) -> T:
+    """Runs ``coroutine`` to completion from sync code: on a fresh event loop, or, when this
+    thread's loop is already running, on a worker thread's own loop instead of failing."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(execution)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="asl-execute") as pool:
-        return pool.submit(asyncio.run, execution).result()
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name_prefix) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
