@@ -7,9 +7,10 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from designer.demo import DEMO_NAME, demo_document
+from designer.management import user_named
 from designer.models import Topology
 
 
@@ -28,12 +29,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Seeded “{topology.name}” (id {topology.pk}) for {owner}.")
 
     def owner(self, username: str | None) -> Any:
-        users = get_user_model().objects
         if username:
-            user = users.filter(username=username).first()
-            if user is None:
-                raise CommandError(f"no user {username!r}")
-            return user
+            return user_named(username)
+        users = get_user_model().objects
         admin = users.filter(is_superuser=True).order_by("pk").first()
         if admin is None:
             call_command("login_link", "--no-link", stdout=self.stdout)

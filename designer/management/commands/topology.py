@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from designer.management import user_named
 from designer.models import Topology
 from runtime import spec as topology_spec
 from runtime.formats import (
@@ -185,12 +186,9 @@ def find_topology(key: str) -> Topology:
 
 
 def find_owner(username: str | None) -> Any:
-    users = get_user_model().objects
     if username:
-        user = users.filter(username=username).first()
-        if user is None:
-            raise CommandError(f"no user {username!r}")
-        return user
+        return user_named(username)
+    users = get_user_model().objects
     if users.count() != 1:
         raise CommandError("several users exist (or none): pass --owner USERNAME")
     return users.get()
