@@ -4,7 +4,9 @@ Only users who may read the topology join its group ``topology-<id>``; anyone el
 with close code 4403 before the handshake completes. A client gets a snapshot on connect, then
 the coalesced frames ``runtime.live.publish`` sends to the group. Clients say little: a
 ``{"type": "resync"}`` asks for a fresh snapshot (after a missed frame); anything oversized
-closes the socket with 1009, and a client talking faster than a person could is closed with 1008.
+closes the socket with 4009, and a client talking faster than a person could is closed with 4008
+(the application range: autobahn refuses 1008 and 1009 from an application, and daphne would end
+the socket with 1011 instead).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from runtime.supervisor import get_supervisor
 MAX_INCOMING_BYTES = 4096  # clients send only tiny control messages (reliability S11)
 MAX_INCOMING_PER_SECOND = 20
 CLOSE_FORBIDDEN = 4403
-CLOSE_TOO_BIG = 1009
-CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 4009  # 1009 (message too big) in the application range
+CLOSE_POLICY = 4008  # 1008 (policy violation) in the application range
 
 
 @database_sync_to_async

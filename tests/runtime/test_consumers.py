@@ -146,22 +146,22 @@ async def test_a_client_can_ask_for_a_fresh_snapshot(opened: WebsocketCommunicat
     assert json.loads(await opened.receive_from())["type"] == "snapshot"
 
 
-async def test_an_oversized_frame_closes_the_socket_with_1009(
+async def test_an_oversized_frame_closes_the_socket_with_4009(
     opened: WebsocketCommunicator,
 ) -> None:
     await opened.receive_from()
     await opened.send_to(text_data="x" * 10_000)
-    assert await opened.receive_output() == {"type": "websocket.close", "code": 1009}
+    assert await opened.receive_output() == {"type": "websocket.close", "code": 4009}
 
 
-async def test_a_client_flooding_the_socket_is_closed_with_1008(
+async def test_a_client_flooding_the_socket_is_closed_with_4008(
     opened: WebsocketCommunicator,
 ) -> None:
     await opened.receive_from()
     for _ in range(25):
         await opened.send_to(text_data='{"type": "noop"}')
     output = await opened.receive_output()
-    assert output == {"type": "websocket.close", "code": 1008}
+    assert output == {"type": "websocket.close", "code": 4008}
 
 
 # --- through the whole ASGI application: session auth and the Origin check -----------------------

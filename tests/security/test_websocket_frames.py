@@ -1,8 +1,8 @@
 """S11: an oversized websocket frame closes the socket on the live server, for the GraphQL
 subscription socket and the designer's live topology socket: frames over a consumer's limit are
 closed by the consumer; frames over daphne's 1 MiB are cut off by the server itself. Under daphne
-an application cannot close with 1009 (autobahn allows only 1000 and 3000-4999), so the GraphQL
-socket closes with 4009."""
+an application cannot close with 1009 (autobahn allows only 1000 and 3000-4999), so both sockets
+close with 4009."""
 
 from __future__ import annotations
 
@@ -55,8 +55,7 @@ def test_an_oversized_frame_closes_the_graphql_socket(
     assert code in codes
 
 
-# runtime/consumers.py closes with 1009, which autobahn refuses, so daphne ends it with 1011.
-@pytest.mark.parametrize(("frame", "codes"), [(BIG, {1011, 4009}), (HUGE, {1009, DROPPED})])
+@pytest.mark.parametrize(("frame", "codes"), [(BIG, {4009}), (HUGE, {1009, DROPPED})])
 def test_an_oversized_frame_closes_the_live_topology_socket(
     shop: Deployed, frame: str, codes: set[int]
 ) -> None:
