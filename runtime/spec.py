@@ -276,20 +276,28 @@ def _check_header(data: dict[str, Any], problems: list[Problem]) -> None:
         problems.append(("/meta", "must be an object"))
 
 
+def _bounded_list(
+    raw: Any, where: str, noun: str, limit: int, problems: list[Problem]
+) -> list[Any]:
+    """``raw`` when it is a list of at most ``limit`` items; else no items, and the problem."""
+    if not isinstance(raw, list):
+        problems.append((where, "must be a list"))
+        return []
+    if len(raw) > limit:
+        problems.append((where, f"has {len(raw):,} {noun}; the limit is {limit:,}"))
+        return []
+    return raw
+
+
 def _load_nodes(
     raw: Any, problems: list[Problem], declared: dict[str, str | None]
 ) -> list[NodeSpec]:
     """Valid nodes; ``declared`` gets every id seen, with its kind when known, so edges to a
     node with a bad config are not also reported as dangling."""
-    if not isinstance(raw, list):
-        problems.append(("/nodes", "must be a list"))
-        return []
-    if len(raw) > MAX_NODES:
-        problems.append(("/nodes", f"has {len(raw):,} nodes; the limit is {MAX_NODES:,}"))
-        return []
+    items = _bounded_list(raw, "/nodes", "nodes", MAX_NODES, problems)
     nodes: list[NodeSpec] = []
     seen: dict[str, int] = {}
-    for index, item in enumerate(raw):
+    for index, item in enumerate(items):
         node = _load_node(f"/nodes/{index}", item, problems)
         if isinstance(item, dict) and isinstance(item.get("id"), str):
             kind = item.get("kind")
@@ -338,15 +346,10 @@ def _load_node(where: str, item: Any, problems: list[Problem]) -> NodeSpec | Non
 def _load_edges(raw: Any, nodes: dict[str, str | None], problems: list[Problem]) -> list[EdgeSpec]:
     if raw is None:
         return []
-    if not isinstance(raw, list):
-        problems.append(("/edges", "must be a list"))
-        return []
-    if len(raw) > MAX_EDGES:
-        problems.append(("/edges", f"has {len(raw):,} edges; the limit is {MAX_EDGES:,}"))
-        return []
+    items = _bounded_list(raw, "/edges", "edges", MAX_EDGES, problems)
     edges: list[EdgeSpec] = []
     seen: dict[str, int] = {}
-    for index, item in enumerate(raw):
+    for index, item in enumerate(items):
         edge = _load_edge(f"/edges/{index}", item, nodes, problems)
         if edge is None:
             continue
