@@ -527,14 +527,8 @@ class _Checker:
     def _choice(
         self, state: dict[str, Any], path: str, siblings: dict[str, Any], lang: str
     ) -> None:
-        choices = state.get("Choices")
-        if "Choices" not in state:
-            self.add(path, "These fields are required: [Choices]")
-        elif not isinstance(choices, list) or not choices:
-            self.add(f"{path}/Choices", 'The field "Choices" must be a non-empty array')
-        else:
-            for index, rule in enumerate(choices):
-                self._rule(rule, f"{path}/Choices/{index}", siblings, lang, top=True)
+        for index, rule in enumerate(self._non_empty_array(state, "Choices", path)):
+            self._rule(rule, f"{path}/Choices/{index}", siblings, lang, top=True)
         if "Default" in state:
             self._target(state["Default"], f"{path}/Default", siblings)
 
@@ -658,18 +652,23 @@ class _Checker:
     def _parallel(
         self, state: dict[str, Any], path: str, siblings: dict[str, Any], lang: str
     ) -> None:
-        branches = state.get("Branches")
-        if "Branches" not in state:
-            self.add(path, "These fields are required: [Branches]")
-        elif not isinstance(branches, list) or not branches:
-            self.add(f"{path}/Branches", 'The field "Branches" must be a non-empty array')
-        else:
-            for index, branch in enumerate(branches):
-                where = f"{path}/Branches/{index}"
-                if isinstance(branch, dict):
-                    self.scope(branch, where, SCOPE_FIELDS)
-                else:
-                    self.add(where, "A branch must be an object")
+        for index, branch in enumerate(self._non_empty_array(state, "Branches", path)):
+            where = f"{path}/Branches/{index}"
+            if isinstance(branch, dict):
+                self.scope(branch, where, SCOPE_FIELDS)
+            else:
+                self.add(where, "A branch must be an object")
+
+    def _non_empty_array(self, state: dict[str, Any], key: str, path: str) -> list[Any]:
+        """The state's required, non-empty array field; no items when it is missing or not one."""
+        value = state.get(key)
+        if key not in state:
+            self.add(path, f"These fields are required: [{key}]")
+            return []
+        if not isinstance(value, list) or not value:
+            self.add(f"{path}/{key}", f'The field "{key}" must be a non-empty array')
+            return []
+        return value
 
     def _map(self, state: dict[str, Any], path: str, siblings: dict[str, Any], lang: str) -> None:
         key = "ItemProcessor" if "ItemProcessor" in state else "Iterator"
