@@ -773,6 +773,7 @@ def write_rest_api(t: Template, node: NodeSpec, logical: str, s: dict[str, Any])
     role = t.role(logical)
     resources: dict[str, Any] = {"": get_att(logical, "RootResourceId")}
     methods: list[str] = []
+    route_throttles: list[dict[str, Any]] = []
     for route in s["routes"]:
         target = integration_target(t, route)
         if target is None:
@@ -788,6 +789,12 @@ def write_rest_api(t: Template, node: NodeSpec, logical: str, s: dict[str, Any])
             "Integration": rest_integration(t, node, route, target, role),
             "MethodResponses": [{"StatusCode": "200"}],
         }
+        if route.get("required_parameters"):
+            props["RequestParameters"] = {
+                f"method.request.{name}": True for name in route["required_parameters"]
+            }
+        if route.get("throttle"):
+            route_throttles.append(route_method_setting(route))
         t.add(method, "AWS::ApiGateway::Method", props, Metadata=part_of(node))
         methods.append(method)
     if not methods:
@@ -809,7 +816,8 @@ def write_rest_api(t: Template, node: NodeSpec, logical: str, s: dict[str, Any])
                 "HttpMethod": "*",
                 "ThrottlingRateLimit": s["throttle_rate"],
                 "ThrottlingBurstLimit": s["throttle_burst"],
-            }
+            },
+            *route_throttles,  # after the stage default, which the importer reads first
         ],
     }
     if s["stage_variables"]:
@@ -823,6 +831,16 @@ def write_rest_api(t: Template, node: NodeSpec, logical: str, s: dict[str, Any])
         "Value": sub(
             "https://${" + logical + "}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + s["stage"]
         ),
+    }
+
+
+def route_method_setting(route: dict[str, Any]) -> dict[str, Any]:
+    """A route's method-level throttle as a stage MethodSetting (``/`` in the path is ``~1``)."""
+    return {
+        "ResourcePath": "/" + route["path"].replace("/", "~1"),
+        "HttpMethod": "*" if route["method"] == "ANY" else route["method"],
+        "ThrottlingRateLimit": route["throttle"]["rate"],
+        "ThrottlingBurstLimit": route["throttle"]["burst"],
     }
 
 

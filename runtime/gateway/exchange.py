@@ -20,6 +20,11 @@ GATEWAY_RESPONSES: dict[str, tuple[int, str, str]] = {
     "THROTTLED": (429, "Too Many Requests", "TooManyRequestsException"),
     "QUOTA_EXCEEDED": (429, "Limit Exceeded", "LimitExceededException"),
     "BAD_REQUEST_BODY": (400, "Invalid request body", "BadRequestException"),
+    "BAD_REQUEST_PARAMETERS": (
+        400,
+        "Missing required request parameters",
+        "BadRequestException",
+    ),
     "REQUEST_TOO_LARGE": (413, "Request Too Long", "RequestTooLongException"),
     "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out", "InternalServerErrorException"),
     "INTEGRATION_FAILURE": (502, "Internal server error", "InternalServerErrorException"),
@@ -87,9 +92,15 @@ class GatewayResponse:
 
     @classmethod
     def gateway_error(
-        cls, response_type: str, detail: Mapping[str, Any] | None = None
+        cls,
+        response_type: str,
+        detail: Mapping[str, Any] | None = None,
+        *,
+        message: str = "",
     ) -> GatewayResponse:
-        status, message, error_type = GATEWAY_RESPONSES[response_type]
+        """The gateway response of ``response_type``; ``message`` replaces its default text."""
+        status, default, error_type = GATEWAY_RESPONSES[response_type]
+        message = message or default
         response = cls.json(status, {"message": message, **(detail or {})})
         response.headers["x-amzn-errortype"] = error_type
         response.error_type = response_type

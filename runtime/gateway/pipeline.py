@@ -61,6 +61,7 @@ class ApiGateway:
             settings.get("throttle_rate", 10000), settings.get("throttle_burst", 5000), now
         )
         self.key_buckets: dict[str, TokenBucket] = {}
+        self.route_buckets: dict[int, TokenBucket] = {}
         self.quota = Quota(settings.get("quota_limit", 0), settings.get("quota_period", "DAY"))
         self.log = AccessLog()
         self._validators: dict[int, BodyValidator | str] = {}
@@ -97,10 +98,10 @@ class ApiGateway:
         api_key = request.header("x-api-key") if match.route.api_key_required else ""
         if match.route.api_key_required and api_key not in self.keys:
             return GatewayResponse.gateway_error("INVALID_API_KEY"), Outcome(match)
-        refused = self._throttle(api_key)
+        refused = self._throttle(api_key, match.route)
         if refused is not None:
             return refused, Outcome(match, api_key)
-        invalid = self._validate(match.route, request)
+        invalid = self._missing_parameters(match, request) or self._validate(match.route, request)
         if invalid is not None:
             return invalid, Outcome(match, api_key, reason=invalid.error_message)
         return await self._integrate(request, request_id, match, api_key)
@@ -109,13 +110,15 @@ class ApiGateway:
         methods = self.router.methods_at(request.path) or ["ANY"]
         return GatewayResponse(204, b"", self.cors.preflight_headers(request.headers, methods))
 
-    def _throttle(self, api_key: str) -> GatewayResponse | None:
+    def _throttle(self, api_key: str, route: Route) -> GatewayResponse | None:
         now = self.engine.clock.now()
         if api_key and self.quota.exhausted(api_key, now):
             return GatewayResponse.gateway_error("QUOTA_EXCEEDED")
         buckets = [self.stage_bucket]
         if api_key and self.settings.get("usage_plan_rate"):
             buckets.insert(0, self._key_bucket(api_key, now))
+        if route.throttle is not None:
+            buckets.append(self._route_bucket(route, now))
         wait = max(bucket.wait(now) for bucket in buckets)
         if wait > 0:
             response = GatewayResponse.gateway_error("THROTTLED")
@@ -137,6 +140,30 @@ class ApiGateway:
             )
             self.key_buckets[api_key] = bucket
         return bucket
+
+    def _route_bucket(self, route: Route, now: float) -> TokenBucket:
+        bucket = self.route_buckets.get(route.index)
+        if bucket is None:
+            rate, burst = route.throttle or (0.0, 0)
+            bucket = self.route_buckets[route.index] = TokenBucket(rate, burst, now)
+        return bucket
+
+    def _missing_parameters(self, match: Match, request: GatewayRequest) -> GatewayResponse | None:
+        """400 naming every required query string, header or path parameter the request lacks."""
+        if not match.route.required_parameters:
+            return None
+        query = {name for name, _ in request.query}
+        headers = {name.lower() for name in request.headers}
+        present = {"querystring": query, "header": headers, "path": set(match.path_parameters)}
+        missing = [
+            name
+            for location, name in match.route.required_parameters
+            if name not in present.get(location, set())
+        ]
+        if not missing:
+            return None
+        message = f"Missing required request parameters: [{', '.join(missing)}]"
+        return GatewayResponse.gateway_error("BAD_REQUEST_PARAMETERS", message=message)
 
     def _validate(self, route: Route, request: GatewayRequest) -> GatewayResponse | None:
         if not route.request_schema:

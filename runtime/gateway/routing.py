@@ -36,6 +36,10 @@ class Route:
     integration: Mapping[str, Any]
     request_schema: Mapping[str, Any] | None = None
     api_key_required: bool = False
+    # ("querystring" | "header" | "path", name): what the request must carry (spec §7.5).
+    required_parameters: tuple[tuple[str, str], ...] = ()
+    # Method-level throttling (spec §7.4 scope 3): (rate, burst), or None for the stage's only.
+    throttle: tuple[float, int] | None = None
 
     @property
     def route_key(self) -> str:
@@ -62,6 +66,18 @@ def parse_segments(path: str) -> tuple[Segment, ...]:
         else:
             segments.append(Segment(LITERAL, part))
     return tuple(segments)
+
+
+def parse_parameter(declared: str) -> tuple[str, str]:
+    """``"querystring.page"`` → ``("querystring", "page")``; header names are lower-cased."""
+    location, _, name = declared.partition(".")
+    return location, name.lower() if location == "header" else name
+
+
+def _throttle(setting: Any) -> tuple[float, int] | None:
+    if not isinstance(setting, Mapping):
+        return None
+    return float(setting.get("rate", 0)), int(setting.get("burst", 0))
 
 
 def split_path(path: str) -> list[str]:
@@ -92,6 +108,10 @@ class Router:
             integration=route.get("integration") or {},
             request_schema=route.get("request_schema"),
             api_key_required=bool(route.get("api_key_required", False)),
+            required_parameters=tuple(
+                parse_parameter(str(item)) for item in route.get("required_parameters") or ()
+            ),
+            throttle=_throttle(route.get("throttle")),
         )
 
     def match(self, method: str, path: str) -> Match | None:

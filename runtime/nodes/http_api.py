@@ -22,7 +22,19 @@ ACTIONS: dict[str, frozenset[str]] = {
     "StartSyncExecution": frozenset({"state_machine"}),
     "Invoke": frozenset({"function"}),
 }
-ROUTE_KEYS = frozenset({"method", "path", "integration", "request_schema", "api_key_required"})
+ROUTE_KEYS = frozenset(
+    {
+        "method",
+        "path",
+        "integration",
+        "request_schema",
+        "api_key_required",
+        "required_parameters",
+        "throttle",
+    }
+)
+PARAMETER_LOCATIONS = ("querystring", "header", "path")
+MAX_REQUIRED_PARAMETERS = 50
 MAX_ROUTES = 300  # resources per REST API
 ACCOUNT_RATE, ACCOUNT_BURST = 10000, 5000
 REST_MAX_TIMEOUT_MS, HTTP_MAX_TIMEOUT_MS = 29000, 30000
@@ -105,7 +117,11 @@ class HttpApi(Kind):
             'One entry per route: {"method": "POST", "path": "/orders/{id}", '
             '"integration": {"action": "PutEvents", "target": "<node id>"}}, '
             'optionally "request_schema" (JSON Schema draft-04 the body must satisfy, else '
-            '400) and "api_key_required": true (REST). Methods: '
+            '400), "required_parameters" (REST: e.g. ["querystring.page", "header.x-tenant", '
+            '"path.id"], at most 50; a request lacking one gets 400 Missing required request '
+            'parameters), "throttle": {"rate": 5, "burst": 10} (method-level throttling, '
+            "checked after the stage limit; 429 Too Many Requests) and "
+            '"api_key_required": true (REST). Methods: '
             + ", ".join(METHODS)
             + ". Actions: PutEvents (bus), SendMessage (queue), Publish (topic), PutRecord "
             "(stream), StartExecution / StartSyncExecution (state machine), Invoke (function). "
@@ -270,6 +286,8 @@ def _route_problems(routes: list[Any], api_type: str, api_keys: list[Any]) -> li
                 problems.append((f"{where}/request_schema", "request validation is REST only"))
             elif not isinstance(schema, dict):
                 problems.append((f"{where}/request_schema", "must be a JSON Schema object"))
+        problems.extend(_required_parameter_problems(route, api_type, where))
+        problems.extend(_route_throttle_problems(route.get("throttle"), f"{where}/throttle"))
         required = route.get("api_key_required", False)
         if not isinstance(required, bool):
             problems.append((f"{where}/api_key_required", "must be true or false"))
@@ -277,6 +295,58 @@ def _route_problems(routes: list[Any], api_type: str, api_keys: list[Any]) -> li
             problems.append((f"{where}/api_key_required", "API keys are REST only"))
         elif required and not api_keys:
             problems.append((f"{where}/api_key_required", "needs at least one key in api_keys"))
+    return problems
+
+
+def _required_parameter_problems(route: dict[str, Any], api_type: str, where: str) -> list[Problem]:
+    declared = route.get("required_parameters")
+    where = f"{where}/required_parameters"
+    if declared is None:
+        return []
+    if api_type != "REST":
+        return [(where, "request validation is REST only")]
+    if not isinstance(declared, list):
+        return [(where, 'must be a list like ["querystring.page", "header.x-tenant"]')]
+    if len(declared) > MAX_REQUIRED_PARAMETERS:
+        return [(where, f"must have at most {MAX_REQUIRED_PARAMETERS} parameters")]
+    problems: list[Problem] = []
+    for index, item in enumerate(declared):
+        location, _, name = item.partition(".") if isinstance(item, str) else ("", "", "")
+        if location not in PARAMETER_LOCATIONS:
+            message = "must be querystring.<name>, header.<name> or path.<name>"
+        elif not name:
+            message = f"needs a name after {location}."
+        elif location == "header" and not _HEADER.fullmatch(name):
+            message = f"{name!r} is not a header name"
+        elif location == "path" and name not in _path_names(route.get("path")):
+            message = f"the route path has no {{{name}}}"
+        else:
+            continue
+        problems.append((f"{where}/{index}", message))
+    return problems
+
+
+def _path_names(path: Any) -> set[str]:
+    if not isinstance(path, str):
+        return set()
+    found = (_PARAM.fullmatch(part) or _GREEDY.fullmatch(part) for part in path.split("/"))
+    return {match.group(1) for match in found if match}
+
+
+def _route_throttle_problems(throttle: Any, where: str) -> list[Problem]:
+    if throttle is None:
+        return []
+    if not isinstance(throttle, dict):
+        return [(where, 'must be an object {"rate": <req/s>, "burst": <requests>}')]
+    problems: list[Problem] = []
+    for key in throttle:
+        if key not in ("rate", "burst"):
+            problems.append((f"{where}/{key}", f"unknown throttle setting {key!r}"))
+    rate, burst = throttle.get("rate"), throttle.get("burst")
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= ACCOUNT_RATE:
+        problems.append((f"{where}/rate", f"must be a number above 0, at most {ACCOUNT_RATE}"))
+    if isinstance(burst, bool) or not isinstance(burst, int) or not 0 <= burst <= ACCOUNT_BURST:
+        problems.append((f"{where}/burst", f"must be a whole number 0..{ACCOUNT_BURST}"))
     return problems
 
 

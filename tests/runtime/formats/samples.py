@@ -54,7 +54,15 @@ def every_kind_document() -> dict[str, Any]:
             stage_variables={"env": "test"},
             routes=[
                 route("POST", "/orders", "PutEvents", "bus"),
-                route("POST", "/orders/{id}/items", "SendMessage", "jobs", api_key_required=True),
+                route(
+                    "POST",
+                    "/orders/{id}/items",
+                    "SendMessage",
+                    "jobs",
+                    api_key_required=True,
+                    required_parameters=["path.id", "header.x-tenant", "querystring.page"],
+                    throttle={"rate": 5.0, "burst": 2},
+                ),
                 route("PUT", "/alerts", "Publish", "alerts"),
                 route("POST", "/clicks", "PutRecord", "clickstream"),
                 route("POST", "/runs", "StartExecution", "workflow"),
@@ -73,7 +81,7 @@ def every_kind_document() -> dict[str, Any]:
             cors_allow_methods=["GET", "POST"],
             routes=[
                 route("POST", "/events", "PutEvents", "bus"),
-                route("POST", "/jobs", "SendMessage", "jobs"),
+                route("POST", "/jobs", "SendMessage", "jobs", throttle={"rate": 2.0, "burst": 1}),
                 route("POST", "/clicks", "PutRecord", "clickstream"),
                 route("POST", "/sync", "StartSyncExecution", "workflow"),
                 route("ANY", "/{proxy+}", "Invoke", "worker"),

@@ -189,3 +189,25 @@ def test_put_events_integrations_name_events_as_the_gateway_does() -> None:
         if r["Properties"].get("IntegrationSubtype") == "EventBridge-PutEvents"
     )
     assert events["RequestParameters"]["Source"] == "flowyard.http-api"
+
+
+def test_a_rest_route_exports_its_required_parameters_and_method_level_throttle() -> None:
+    template, _ = build(every_kind())
+    methods = resources_of(template, "AWS::ApiGateway::Method")
+    items = next(
+        m["Properties"] for m in methods.values() if "RequestParameters" in m["Properties"]
+    )
+    assert items["RequestParameters"] == {
+        "method.request.path.id": True,
+        "method.request.header.x-tenant": True,
+        "method.request.querystring.page": True,
+    }
+    stages = resources_of(template, "AWS::ApiGateway::Stage")
+    settings = next(iter(stages.values()))["Properties"]["MethodSettings"]
+    assert settings[0]["ResourcePath"] == "/*"  # the stage default stays first
+    assert settings[1] == {
+        "ResourcePath": "/~1orders~1{id}~1items",
+        "HttpMethod": "POST",
+        "ThrottlingRateLimit": 5.0,
+        "ThrottlingBurstLimit": 2,
+    }

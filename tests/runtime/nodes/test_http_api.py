@@ -181,3 +181,56 @@ def test_an_integration_action_that_is_not_a_string_is_an_error_not_a_crash() ->
     ]
     problems = HttpApi.check_config({"routes": routes})
     assert any(pointer.endswith("/action") for pointer, _ in problems)
+
+
+def test_required_parameters_name_a_query_string_header_or_path_parameter() -> None:
+    declared = ["querystring.page", "header.X-Tenant", "path.id"]
+    assert (
+        problems(HttpApi, routes=[route(path="/orders/{id}", required_parameters=declared)]) == {}
+    )
+
+
+def test_required_parameters_with_an_unknown_location_or_no_name_are_refused() -> None:
+    declared = ["body.page", "querystring.", "header.bad header", "path.id", 7]
+    found = problems(HttpApi, routes=[route(required_parameters=declared)])
+    where = "/routes/0/required_parameters"
+    assert found == {
+        f"{where}/0": "must be querystring.<name>, header.<name> or path.<name>",
+        f"{where}/1": "needs a name after querystring.",
+        f"{where}/2": "'bad header' is not a header name",
+        f"{where}/3": "the route path has no {id}",
+        f"{where}/4": "must be querystring.<name>, header.<name> or path.<name>",
+    }
+
+
+def test_required_parameters_are_a_list_of_at_most_50_on_a_rest_api() -> None:
+    where = "/routes/0/required_parameters"
+    many = [f"querystring.q{i}" for i in range(51)]
+    assert problems(HttpApi, routes=[route(required_parameters=many)]) == {
+        where: "must have at most 50 parameters"
+    }
+    assert problems(HttpApi, routes=[route(required_parameters="querystring.page")]) == {
+        where: 'must be a list like ["querystring.page", "header.x-tenant"]'
+    }
+    http = problems(HttpApi, api_type="HTTP", routes=[route(required_parameters=["header.a"])])
+    assert http == {where: "request validation is REST only"}
+
+
+def test_a_route_throttle_needs_a_positive_rate_and_a_burst_within_the_account_limits() -> None:
+    assert problems(HttpApi, routes=[route(throttle={"rate": 0.5, "burst": 0})]) == {}
+    assert (
+        problems(HttpApi, api_type="HTTP", routes=[route(throttle={"rate": 5, "burst": 1})]) == {}
+    )
+    found = problems(HttpApi, routes=[route(throttle={"rate": 0, "burst": 5001, "period": 1})])
+    assert found == {
+        "/routes/0/throttle/period": "unknown throttle setting 'period'",
+        "/routes/0/throttle/rate": "must be a number above 0, at most 10000",
+        "/routes/0/throttle/burst": "must be a whole number 0..5000",
+    }
+    assert problems(HttpApi, routes=[route(throttle={"rate": True, "burst": 1.5})]) == {
+        "/routes/0/throttle/rate": "must be a number above 0, at most 10000",
+        "/routes/0/throttle/burst": "must be a whole number 0..5000",
+    }
+    assert problems(HttpApi, routes=[route(throttle=5)]) == {
+        "/routes/0/throttle": 'must be an object {"rate": <req/s>, "burst": <requests>}'
+    }
