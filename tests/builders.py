@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from django.test import Client
+
 from runtime.spec import SCHEMA
 
 
@@ -91,3 +93,10 @@ def nested(depth: int) -> dict[str, Any]:
     for _ in range(depth - 1):
         value = {"a": value}
     return value
+
+
+def logged_in(user: Any, *, csrf: bool = False) -> Client:
+    """A test client with a session for ``user``; ``csrf`` makes it enforce CSRF like a browser."""
+    client = Client(enforce_csrf_checks=csrf)
+    client.force_login(user)
+    return client

@@ -23,26 +23,6 @@ def topology(alice: Any) -> Topology:
     return Topology.create_from_document(alice, pipeline_document("Orders"))
 
 
-@pytest.fixture
-def alice_client(client: Client, alice: Any) -> Client:
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
-def bob_client(bob: Any) -> Client:
-    client = Client()
-    client.force_login(bob)
-    return client
-
-
-@pytest.fixture
-def carol_client(carol: Any) -> Client:
-    client = Client()
-    client.force_login(carol)
-    return client
-
-
 def url(name: str, *args: Any) -> str:
     return reverse(f"designer:{name}", args=args)
 

@@ -25,12 +25,6 @@ def demo(alice: Any) -> Topology:
     return Topology.create_from_document(alice, demo_document())
 
 
-@pytest.fixture
-def alice_client(client: Client, alice: Any) -> Client:
-    client.force_login(alice)
-    return client
-
-
 def url(topology: Topology, fmt: str) -> str:
     return reverse(f"designer:export-as-{fmt}", args=[topology.pk])
 

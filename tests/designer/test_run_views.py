@@ -15,7 +15,15 @@ from django.urls import reverse
 from designer.models import Access, SampleEvent, Share, Topology
 from runtime import supervisor as supervision
 from runtime.supervisor import Supervisor, record_state
-from tests.builders import edge, log_node, make_document, node, pipeline_document, producer_node
+from tests.builders import (
+    edge,
+    log_node,
+    logged_in,
+    make_document,
+    node,
+    pipeline_document,
+    producer_node,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -39,17 +47,6 @@ def chief() -> Iterator[Supervisor]:
 @pytest.fixture
 def topology(alice: Any) -> Topology:
     return Topology.create_from_document(alice, pipeline_document("Orders"))
-
-
-def logged_in(user: Any, *, csrf: bool = False) -> Client:
-    client = Client(enforce_csrf_checks=csrf)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def alice_client(alice: Any) -> Client:
-    return logged_in(alice)
 
 
 def url(name: str, *args: Any) -> str:

@@ -43,26 +43,6 @@ def topology(alice: Any) -> Topology:
 
 
 @pytest.fixture
-def alice_client(client: Client, alice: Any) -> Client:
-    client.force_login(alice)
-    return client
-
-
-@pytest.fixture
-def bob_client(bob: Any) -> Client:
-    client = Client()
-    client.force_login(bob)
-    return client
-
-
-@pytest.fixture
-def carol_client(carol: Any) -> Client:
-    client = Client()
-    client.force_login(carol)
-    return client
-
-
-@pytest.fixture
 def read_share(topology: Topology, bob: Any) -> Share:
     return Share.objects.create(topology=topology, user=bob, access=Access.READ)
 
