@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -103,6 +103,12 @@ class LintContext:
         self.settings = {node.id: node.settings() for node in self.nodes.values()}
         # Rules after illegal_edges only see edges whose two ends exist.
         self.edges = [e for e in spec.edges if e.source in self.nodes and e.target in self.nodes]
+        # Adjacency built once: rules ask for a node's edges per node, and lint runs on every save.
+        self._out: dict[str, list[EdgeSpec]] = defaultdict(list)
+        self._in: dict[str, list[EdgeSpec]] = defaultdict(list)
+        for edge in self.edges:
+            self._out[edge.source].append(edge)
+            self._in[edge.target].append(edge)
 
     def kind(self, node_id: str) -> str:
         return self.nodes[node_id].kind
@@ -111,10 +117,10 @@ class LintContext:
         return (node for node in self.nodes.values() if node.kind == kind)
 
     def out_edges(self, node_id: str) -> list[EdgeSpec]:
-        return [edge for edge in self.edges if edge.source == node_id]
+        return list(self._out.get(node_id, ()))
 
     def in_edges(self, node_id: str) -> list[EdgeSpec]:
-        return [edge for edge in self.edges if edge.target == node_id]
+        return list(self._in.get(node_id, ()))
 
 
 Rule = Callable[[LintContext], Iterator[Finding]]
