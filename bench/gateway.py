@@ -8,7 +8,7 @@ concurrent clients (median of the rounds), and the token bucket's accuracy: the 
 through over 10 s, on the virtual clock and over HTTP, against the configured rate.
 
 Two mounts are measured: the Django views (``config.urls``, through the middleware stack) and
-the plain ASGI gateway mounted in front of Django (``runtime.gateway.asgi.with_gateway``, served
+the plain ASGI gateway mounted in front of Django (``hosting.gateway.asgi.with_gateway``, served
 here as ``bench.gateway:application``).
 """
 
@@ -36,7 +36,7 @@ def __getattr__(name: str) -> object:
     # daphne imports ``bench.gateway:application``: the studio with the gateway mounted in front.
     if name == "application":
         from config.asgi import application as studio
-        from runtime.gateway.asgi import with_gateway
+        from hosting.gateway.asgi import with_gateway
 
         return with_gateway(studio)
     raise AttributeError(name)
@@ -200,7 +200,7 @@ async def throttled_rate(url: str, seconds: float) -> float:
 
 def virtual_bucket_rate() -> float:
     """The same bucket on a virtual clock: 100 attempts/s for 10 s, allowed per second."""
-    from runtime.gateway.throttle import TokenBucket
+    from hosting.gateway.throttle import TokenBucket
 
     bucket = TokenBucket(BUCKET_RATE, BUCKET_BURST, 0.0)
     attempts = int(BUCKET_SECONDS * 100)

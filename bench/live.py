@@ -70,7 +70,7 @@ def serve(port: int, lag_file: str) -> None:
 
     django.setup()
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("runtime").setLevel(logging.INFO)
+    logging.getLogger("hosting").setLevel(logging.INFO)
     from daphne.server import Server  # installs the asyncio reactor
     from twisted.internet import reactor
 
@@ -236,8 +236,8 @@ def live_run(rate: float, seconds: float, workdir: str, whole: bool) -> dict[str
 async def engine_rate(observed: bool, messages: int, whole: bool) -> tuple[float, float]:
     """Orders per second through the demo's order path (Checkout to the Fulfilment log), pushed
     as fast as the engine takes them, with or without the live recorder and a 50 ms ticker."""
+    from hosting.live import Ticker
     from runtime.engine import Engine
-    from runtime.live import Ticker
     from runtime.observers import Recorder
     from runtime.spec import load
 

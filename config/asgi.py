@@ -15,9 +15,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set u
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from runtime.gateway.asgi import with_gateway  # noqa: E402
-from runtime.routing import websocket_urlpatterns  # noqa: E402
-from runtime.supervisor import get_supervisor  # noqa: E402
+from hosting.gateway.asgi import with_gateway  # noqa: E402
+from hosting.routing import websocket_urlpatterns  # noqa: E402
+from hosting.supervisor import get_supervisor  # noqa: E402
 
 router = ProtocolTypeRouter(
     {

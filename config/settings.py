@@ -66,7 +66,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "designer",
-    "runtime",
+    "hosting",
 ]
 
 MIDDLEWARE = [

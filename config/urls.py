@@ -9,6 +9,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/token/<str:token>/", designer_views.token_login, name="token-login"),
     path("admin/", admin.site.urls),
-    path("gw/", include("runtime.gateway.urls")),
+    path("gw/", include("hosting.gateway.urls")),
     path("", include("designer.urls")),
 ]

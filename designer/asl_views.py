@@ -3,7 +3,7 @@ drawn on the server, saving back into the topology, starting executions, the exe
 an execution view (states coloured by status, each state's data after every processing step, the
 history as a table).
 
-Executions run in the deployed topology when it runs (through ``runtime.supervisor``); otherwise
+Executions run in the deployed topology when it runs (through ``hosting.supervisor``); otherwise
 the page runs them headless over a temporary engine on virtual time and keeps the last few per
 node in this process (``HEADLESS``). Reading needs read access; saving and starting need edit.
 """
@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from designer.models import StaleVersion, Topology
 from designer.views import get_topology
+from hosting.supervisor import NotRunning, Run, get_supervisor
 from runtime.asl import validate
 from runtime.asl.graph import render_svg
 from runtime.asl.interpreter import run_sync
@@ -39,7 +40,6 @@ from runtime.nodes.state_machine import (
     run_headless,
 )
 from runtime.spec import SpecError
-from runtime.supervisor import NotRunning, Run, get_supervisor
 
 T = TypeVar("T")
 HEADLESS_KEPT = 20

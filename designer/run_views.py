@@ -3,7 +3,7 @@ load generator's rate, and the inspector drawer's htmx panels (messages, trace, 
 stream records, executions, the event-pattern sandbox), plus the metrics page.
 
 Commands need edit access and POST with the CSRF token (htmx sends it from ``<body hx-headers>``);
-panels need read access. The run itself lives in ``runtime.supervisor``; these views fetch, call
+panels need read access. The run itself lives in ``hosting.supervisor``; these views fetch, call
 and render.
 """
 
@@ -21,17 +21,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from designer.models import SampleEvent, Topology
 from designer.views import get_topology
-from runtime import patterns
-from runtime.live import tick_seconds
-from runtime.nodes.producer import attribute_problems
-from runtime.spec import SpecError
-from runtime.supervisor import (
+from hosting.live import tick_seconds
+from hosting.supervisor import (
     AlreadyRunning,
     DeployRefused,
     NotRunning,
     Run,
     get_supervisor,
 )
+from runtime import patterns
+from runtime.nodes.producer import attribute_problems
+from runtime.spec import SpecError
 
 T = TypeVar("T")
 MAX_BURST = 100

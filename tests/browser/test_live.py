@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from designer.demo import demo_document
 from designer.models import Topology
-from runtime import live
+from hosting import live
 from tests.browser.helpers import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -316,7 +316,7 @@ def test_the_inspector_links_state_machine_nodes_to_their_page(alice: Any, demo:
 @pytest.fixture
 def chief() -> Any:
     """A supervisor of this test's own, running the real engine on real time."""
-    from runtime import supervisor as supervision
+    from hosting import supervisor as supervision
 
     async def drop_frames(topology_id: Any, frame: dict[str, Any]) -> bool:
         return True

@@ -13,8 +13,8 @@ from django.test import Client
 from django.urls import reverse
 
 from designer.models import Access, SampleEvent, Share, Topology
-from runtime import supervisor as supervision
-from runtime.supervisor import Supervisor, record_state
+from hosting import supervisor as supervision
+from hosting.supervisor import Supervisor, record_state
 from tests.builders import (
     edge,
     log_node,

@@ -85,9 +85,9 @@ def is_html(response: Any) -> bool:
 
 @pytest.fixture
 def make_engine() -> Any:
-    """A gateway test engine (see tests/runtime/gateway/conftest.py) built from routes."""
+    """A gateway test engine (see tests/hosting/gateway/conftest.py) built from routes."""
     from runtime.spec import load
-    from tests.runtime.gateway.conftest import FakeEngine, api_document
+    from tests.hosting.gateway.conftest import FakeEngine, api_document
 
     def build(routes: list[dict[str, Any]], **config: Any) -> FakeEngine:
         return FakeEngine(load(api_document(routes, **config)))
@@ -95,4 +95,4 @@ def make_engine() -> Any:
     return build
 
 
-from tests.runtime.gateway.live import gateway_server  # noqa: E402, F401  (the live-server fixture)
+from tests.hosting.gateway.live import gateway_server  # noqa: E402, F401  (the live-server fixture)

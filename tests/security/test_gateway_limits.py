@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from runtime.gateway import pipeline, registry
+from hosting.gateway import pipeline, registry
 from runtime.spec import load
-from tests.runtime.gateway.conftest import KEY, FakeEngine, api_document, request, route
+from tests.hosting.gateway.conftest import KEY, FakeEngine, api_document, request, route
 
 Build = Callable[..., FakeEngine]
 

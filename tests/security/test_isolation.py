@@ -76,7 +76,7 @@ def test_the_topology_list_and_run_states_show_only_the_callers_topologies(
 
 
 def websocket_route_exists(path: str) -> bool:
-    from runtime.routing import websocket_urlpatterns
+    from hosting.routing import websocket_urlpatterns
 
     for pattern in websocket_urlpatterns:
         try:

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 import websockets
 
-from tests.runtime.gateway.live import Deployed, deployed
-from tests.runtime.gateway.live_topology import GRAPHQL_KEY
+from tests.hosting.gateway.live import Deployed, deployed
+from tests.hosting.gateway.live_topology import GRAPHQL_KEY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from runtime.gateway import registry
-from tests.runtime.appsync.test_api import make_api
+from hosting.gateway import registry
+from tests.hosting.appsync.test_api import make_api
 
 PATHS = ("/ws/gw/posts/graphql", "/ws/topologies/1/")
 
