@@ -7,11 +7,12 @@ passed in (``now``) rather than read, so the store never owns a clock and tests 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from runtime.events import Message
+from runtime.events import Message, freeze
 
 
 class StoreError(Exception):
@@ -109,7 +110,24 @@ class LogRecord:
 
 
 class Store:
-    """Where queues and logs keep their contents. See MemoryStore for the reference semantics."""
+    """Where queues and logs keep their contents. See MemoryStore for the reference semantics.
+
+    ``durable`` says whether what a call stored outlives the process; ``name`` is what status
+    pages and the run CLI print ("memory", "sqlite", "redis").
+    """
+
+    name: str = "store"
+    durable: bool = False
+
+    @property
+    def durability(self) -> dict[str, Any]:
+        """What this store promises about its contents, for status pages (R19)."""
+        return {"store": self.name, "survives": "nothing (ephemeral)"}
+
+    async def sync(self) -> None:
+        """Return once everything stored before the call is durable (a no-op where every call
+        is already durable, or nothing ever is); a failed write raises ``StoreError``."""
+        return None
 
     # --- queues ---------------------------------------------------------------------------------
     async def queue_declare(self, queue: str, options: QueueOptions) -> None:
@@ -181,5 +199,58 @@ class Store:
     async def offset_get(self, log: str, group: str, partition: int) -> int | None:
         raise NotImplementedError
 
+    # --- the whole namespace --------------------------------------------------------------------
+    async def inventory(self, now: float) -> dict[str, dict[str, int]]:
+        """What the store holds, declared in this process or not: ``{"queues": {name: messages
+        (visible, in flight and delayed)}, "logs": {name: records over all partitions}}``."""
+        raise NotImplementedError
+
+    async def drop(self, names: Sequence[str]) -> int:
+        """Remove every trace of these buffers (queue records, dedup memory, log records,
+        committed offsets); returns how many messages and records went."""
+        raise NotImplementedError
+
+    async def clear(self) -> int:
+        """Remove everything in this store's namespace; returns how many messages and records
+        went."""
+        raise NotImplementedError
+
     async def close(self) -> None:
         return None
+
+
+def encode_message(message: Message) -> str:
+    """A message as JSON text, for stores that keep it outside the process."""
+    return json.dumps(
+        [
+            message.id,
+            message.trace_id,
+            message.body,
+            dict(message.attributes),
+            message.created_at,
+            list(message.hops),
+            dict(message.system),
+            message.traced,
+        ],
+        separators=(",", ":"),
+        default=_plain,
+    )
+
+
+def decode_message(text: str | bytes) -> Message:
+    identifier, trace, body, attributes, created, hops, system, traced = json.loads(text)
+    return Message(
+        identifier, trace, body, freeze(attributes), created, tuple(hops), freeze(system), traced
+    )
+
+
+def _plain(value: Any) -> Any:
+    """JSON for what messages may nest beyond JSON: a frozen mapping is still a mapping, and
+    anything else is kept as its text rather than failing a write that was already accepted."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)

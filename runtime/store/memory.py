@@ -8,7 +8,7 @@ import itertools
 import json
 from collections import OrderedDict, deque
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from runtime.events import Message
 from runtime.store.base import (
@@ -31,8 +31,30 @@ def body_text(body: Any) -> str:
     return body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
 
 
+class QueueJournal(Protocol):
+    """Told of every change to a queue's records, by a store that keeps them elsewhere too
+    (SqliteStore's write-ahead journal). Plain memory queues have none."""
+
+    def added(self, records: Sequence[QueueRecord]) -> None: ...
+
+    def removed(self, record: QueueRecord, *, moved: bool = False) -> None:
+        """Gone for good (deleted, acknowledged, expired) or, with ``moved``, handed to the
+        caller to be stored elsewhere (a dead-letter queue, a redrive)."""
+
+    def received(self, record: QueueRecord) -> None:
+        """Its receive count (and first receive time) changed."""
+
+    def deduplicated(self, key: Any, at: float) -> None:
+        """A FIFO deduplication id was first accepted at ``at``."""
+
+    def cleared(self) -> None:
+        """Everything went (PurgeQueue), dedup memory included."""
+
+
 class MemoryQueue:
     """One SQS queue: visible, delayed and in-flight messages, FIFO groups and dedup memory."""
+
+    journal: QueueJournal | None = None
 
     def __init__(self, name: str, options: QueueOptions) -> None:
         self.name = name
@@ -63,24 +85,36 @@ class MemoryQueue:
             return self._send_standard(messages, now)
         outcomes: list[SendOutcome] = []
         retention = options.retention_period
-        for index, message in enumerate(messages):
-            group = dedup_id = None
-            if options.fifo:
-                group, dedup_id = self._fifo_ids(message)
-                key = dedup_id if options.deduplication_scope == "queue" else (group, dedup_id)
-                first = self.dedup.get(key)
-                if first is not None and now - first < options.dedup_window:
-                    outcomes.append(SendOutcome(message.id, 0, True))
-                    continue
-                self.dedup[key] = now
-            delay = options.delay_seconds if delays is None else delays[index]
-            sequence = next(self._sequence)
-            record = self._record(message, now, now + delay, retention, sequence, group, dedup_id)
-            if delay > 0:
-                heapq.heappush(self.delayed, (record.visible_at, sequence, record))
-            else:
-                self._make_visible(record)
-            outcomes.append(SendOutcome(message.id, sequence))
+        journal = self.journal
+        made: list[QueueRecord] = []
+        try:
+            for index, message in enumerate(messages):
+                group = dedup_id = None
+                if options.fifo:
+                    group, dedup_id = self._fifo_ids(message)
+                    key = dedup_id if options.deduplication_scope == "queue" else (group, dedup_id)
+                    first = self.dedup.get(key)
+                    if first is not None and now - first < options.dedup_window:
+                        outcomes.append(SendOutcome(message.id, 0, True))
+                        continue
+                    self.dedup[key] = now
+                    if journal is not None:
+                        journal.deduplicated(key, now)
+                delay = options.delay_seconds if delays is None else delays[index]
+                sequence = next(self._sequence)
+                record = self._record(
+                    message, now, now + delay, retention, sequence, group, dedup_id
+                )
+                if delay > 0:
+                    heapq.heappush(self.delayed, (record.visible_at, sequence, record))
+                else:
+                    self._make_visible(record)
+                made.append(record)
+                outcomes.append(SendOutcome(message.id, sequence))
+        finally:
+            # A batch refused part way (a FIFO entry without a group) keeps what it stored.
+            if journal is not None and made:
+                journal.added(made)
         if len(self.dedup) > 10000:
             self._forget_old_dedup_ids(now)
         return outcomes
@@ -91,9 +125,15 @@ class MemoryQueue:
         if options.fifo or delays is not None or options.delay_seconds:
             return sum(1 for outcome in self.send(messages, now, delays) if outcome.duplicate)
         retention = options.retention_period
-        sequence, record, append = self._sequence, self._record, self.ready.append
-        for message in messages:
-            append(record(message, now, now, retention, next(sequence), None, None))
+        sequence, record = self._sequence, self._record
+        if self.journal is not None:
+            made = [record(m, now, now, retention, next(sequence), None, None) for m in messages]
+            self.ready.extend(made)
+            self.journal.added(made)
+        else:
+            append = self.ready.append
+            for message in messages:
+                append(record(message, now, now, retention, next(sequence), None, None))
         self.visible_count += len(messages)
         return 0
 
@@ -104,6 +144,12 @@ class MemoryQueue:
         record = self._record
         append = self.ready.append
         outcomes = []
+        if self.journal is not None:
+            made = [record(m, now, now, retention, next(sequence), None, None) for m in messages]
+            self.ready.extend(made)
+            self.visible_count += len(made)
+            self.journal.added(made)
+            return [SendOutcome(r.message.id, r.sequence) for r in made]
         for message in messages:
             number = next(sequence)
             append(record(message, now, now, retention, number, None, None))
@@ -174,11 +220,14 @@ class MemoryQueue:
         """Promote due delayed messages, end expired visibility windows, drop in-flight messages
         past their retention (checked at most once a second); returns the expired count."""
         expired = 0
+        journal = self.journal
         if now >= self._retention_check and self.in_flight:
             self._retention_check = now + 1.0
             for record in [r for r in self.in_flight.values() if r.expires_at <= now]:
                 self._land(record)
                 record.deleted = True
+                if journal is not None:
+                    journal.removed(record)
                 expired += 1
         while self.delayed and self.delayed[0][0] <= now:
             _, _, record = heapq.heappop(self.delayed)
@@ -186,6 +235,8 @@ class MemoryQueue:
                 continue
             if record.expires_at <= now:
                 record.deleted = True
+                if journal is not None:
+                    journal.removed(record)
                 expired += 1
                 continue
             self._make_visible(record)
@@ -205,6 +256,8 @@ class MemoryQueue:
                 self._land(record)
                 if record.expires_at <= now:
                     record.deleted = True
+                    if journal is not None:
+                        journal.removed(record)
                     expired += 1
                     continue
                 self._make_visible(record, front=record.group is not None)
@@ -260,6 +313,10 @@ class MemoryQueue:
                 heapq.heappush(self.flight, (deadline, record.sequence, record))
             taken.append(record)
             counts.append(count)
+        journal = self.journal
+        if journal is not None:
+            for record in records:
+                journal.received(record)
 
     def ack(self, taken: Sequence[QueueRecord], counts: Sequence[int], now: float) -> int:
         """Delete records handed out by ``receive(take=True)`` (with the receive counts they
@@ -267,6 +324,7 @@ class MemoryQueue:
         self.advance(now)
         deleted = 0
         in_flight = self.in_flight
+        journal = self.journal
         for record, count in zip(taken, counts, strict=True):
             if record.deleted or record.receive_count != count:
                 continue
@@ -277,6 +335,8 @@ class MemoryQueue:
             else:
                 self.visible_count -= 1
             record.deleted = True
+            if journal is not None:
+                journal.removed(record)
             deleted += 1
         fifo = self.flight_fifo
         while fifo and fifo[0][2].deleted:
@@ -289,11 +349,15 @@ class MemoryQueue:
         self.visible_count -= 1
         if record.expires_at <= now:
             record.deleted = True
+            if self.journal is not None:
+                self.journal.removed(record)
             result.expired += 1
             return False
         limit = self.options.max_receive_count
         if limit and record.receive_count >= limit:
             record.deleted = True
+            if self.journal is not None:
+                self.journal.removed(record, moved=True)
             result.dead_lettered.append(record)
             return False
         return True
@@ -332,6 +396,8 @@ class MemoryQueue:
         record.receive_count += 1
         if record.first_receive_at is None:
             record.first_receive_at = now
+        if self.journal is not None:
+            self.journal.received(record)
         receipt = f"{self._receipt_prefix}{record.sequence}:{next(self._receipts)}"
         record.receipt = receipt
         record.deadline = now + timeout
@@ -383,6 +449,8 @@ class MemoryQueue:
             else:
                 self._land(record)
             record.deleted = True
+            if self.journal is not None:
+                self.journal.removed(record)
             self.receipts.pop(receipt, None)
             deleted += 1
         return deleted
@@ -431,9 +499,20 @@ class MemoryQueue:
         return min(times) if times else None
 
     def purge(self) -> int:
-        count = self.visible_count + len(self.in_flight) + len(self.delayed)
+        count = self.size()
+        # Sequence numbers and receipt handles are never reused, so a handle from before the
+        # purge cannot delete a message sent after it.
+        kept = self.journal, self._sequence, self._receipts, self._receipt_prefix
         self.__init__(self.name, self.options)  # type: ignore[misc]
+        self.journal, self._sequence, self._receipts, self._receipt_prefix = kept
+        if self.journal is not None:
+            self.journal.cleared()
         return count
+
+    def size(self) -> int:
+        """Messages held: visible, in flight and delayed (not yet expired ones included)."""
+        delayed = sum(1 for _, _, record in self.delayed if not record.deleted)
+        return max(0, self.visible_count) + len(self.in_flight) + delayed
 
     def take_all(self, now: float) -> list[QueueRecord]:
         self.advance(now)
@@ -444,6 +523,8 @@ class MemoryQueue:
                 record = source.popleft()
                 if not record.deleted:
                     record.deleted = True
+                    if self.journal is not None:
+                        self.journal.removed(record, moved=True)
                     records.append(record)
         self.groups.clear()
         self.visible_count = 0
@@ -467,6 +548,9 @@ class MemoryLog:
 
 class MemoryStore(Store):
     """Queues and logs in this process's memory: fast, and gone when the process ends."""
+
+    name = "memory"
+    durable = False
 
     def __init__(self) -> None:
         self.queues: dict[str, MemoryQueue] = {}
@@ -560,7 +644,9 @@ class MemoryStore(Store):
         return self._queue(queue).take_all(now)
 
     async def queue_peek(self, queue: str, now: float, limit: int = 10) -> list[QueueRecord]:
-        return self._queue(queue).peek(limit)
+        found = self._queue(queue)
+        found.advance(now)
+        return found.peek(limit)
 
     # --- logs -----------------------------------------------------------------------------------
     def _log(self, log: str, partition: int) -> MemoryLog:
@@ -571,13 +657,16 @@ class MemoryStore(Store):
         return found
 
     async def log_append(self, log: str, partition: int, records: Sequence[LogRecord]) -> list[int]:
+        return [record.offset for record in self._append(log, partition, records)]
+
+    def _append(self, log: str, partition: int, records: Sequence[LogRecord]) -> list[LogRecord]:
+        """Append with consecutive offsets; returns the records as stored."""
         target = self._log(log, partition)
-        offsets: list[int] = []
+        stored: list[LogRecord] = []
         for record in records:
-            offset = target.end
-            target.records.append(
+            stored.append(
                 LogRecord(
-                    offset,
+                    target.end,
                     record.key,
                     record.value,
                     record.timestamp,
@@ -586,8 +675,8 @@ class MemoryStore(Store):
                 )
             )
             target.end += 1
-            offsets.append(offset)
-        return offsets
+        target.records.extend(stored)
+        return stored
 
     async def log_read(self, log: str, partition: int, offset: int, limit: int) -> list[LogRecord]:
         target = self._log(log, partition)
@@ -615,3 +704,36 @@ class MemoryStore(Store):
 
     async def offset_get(self, log: str, group: str, partition: int) -> int | None:
         return self.offsets.get((log, group, partition))
+
+    # --- the whole namespace --------------------------------------------------------------------
+    async def inventory(self, now: float) -> dict[str, dict[str, int]]:
+        """Buffers holding something (an empty one is not listed)."""
+        queues = {}
+        for name, queue in self.queues.items():
+            queue.advance(now)
+            if size := queue.size():
+                queues[name] = size
+        logs: dict[str, int] = {}
+        for (name, _), log in self.logs.items():
+            if log.records:
+                logs[name] = logs.get(name, 0) + len(log.records)
+        return {"queues": queues, "logs": logs}
+
+    async def drop(self, names: Sequence[str]) -> int:
+        return self._drop(set(names))
+
+    async def clear(self) -> int:
+        return self._drop(None)
+
+    def _drop(self, names: set[str] | None) -> int:
+        """Empty the named buffers (all with None). A declared queue stays declared, empty,
+        so a node still holding it keeps working."""
+        dropped = 0
+        for name, queue in self.queues.items():
+            if names is None or name in names:
+                dropped += queue.purge()
+        for key in [key for key in self.logs if names is None or key[0] in names]:
+            dropped += len(self.logs.pop(key).records)
+        for key in [key for key in self.offsets if names is None or key[0] in names]:
+            del self.offsets[key]
+        return dropped

@@ -10,15 +10,19 @@ the run's clock (virtual time included). Layout under the key prefix:
   messages in flight; ``:dedup`` dedup key → first accepted time; ``:meta`` counters;
 * ``l:<log>:<partition>`` list of JSON records and ``l:<log>:<partition>:start`` (log start);
 * ``o:<log>:<group>`` hash partition → committed offset.
+
+Nothing lives outside the prefix, so one Redis serves many installs and topologies
+(``flowyard:<install>:t<id>:``), and ``inventory``/``drop``/``clear`` find everything with SCAN.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
-from runtime.events import Message, freeze
+from runtime.events import Message
 from runtime.store.base import (
     LogRecord,
     QueueCounts,
@@ -29,6 +33,8 @@ from runtime.store.base import (
     SendOutcome,
     Store,
     StoreError,
+    decode_message,
+    encode_message,
 )
 from runtime.store.memory import body_text
 
@@ -90,7 +96,23 @@ local now, wanted, timeout, fifo, limit, take_all = tonumber(ARGV[1]), tonumber(
 local members = redis.call('ZRANGEBYSCORE', p .. 'avail', '-inf', now, 'LIMIT', 0, """
     + str(CANDIDATES)
     + """)
-if fifo then table.sort(members) end
+if fifo then
+  -- as SQS does: as many messages of one group as possible, each group in order
+  table.sort(members)
+  local order, by_group = {}, {}
+  for _, member in ipairs(members) do
+    local group = redis.call('HGET', p .. 'r:' .. member, 'group') or ''
+    if not by_group[group] then
+      by_group[group] = {}
+      table.insert(order, group)
+    end
+    table.insert(by_group[group], member)
+  end
+  members = {}
+  for _, group in ipairs(order) do
+    for _, member in ipairs(by_group[group]) do table.insert(members, member) end
+  end
+end
 local taken, letters, expired, picked = {}, {}, 0, {}
 for _, member in ipairs(members) do
   if #taken >= wanted then break end
@@ -237,27 +259,9 @@ return dropped
 """
 
 
-def encode(message: Message) -> str:
-    return json.dumps(
-        [
-            message.id,
-            message.trace_id,
-            message.body,
-            dict(message.attributes),
-            message.created_at,
-            list(message.hops),
-            dict(message.system),
-            message.traced,
-        ],
-        separators=(",", ":"),
-    )
-
-
-def decode(text: str | bytes) -> Message:
-    identifier, trace, body, attributes, created, hops, system, traced = json.loads(text)
-    return Message(
-        identifier, trace, body, freeze(attributes), created, tuple(hops), freeze(system), traced
-    )
+encode = encode_message
+decode = decode_message
+EVERYTHING = -1e18  # a "now" before every expiry: counts every record a queue holds
 
 
 def _store_error(error: Exception) -> StoreError:
@@ -266,7 +270,14 @@ def _store_error(error: Exception) -> StoreError:
 
 
 class RedisStore(Store):
-    """Queues and logs in Redis (``redis.asyncio``); the same contract as MemoryStore."""
+    """Queues and logs in Redis (``redis.asyncio``); the same contract as MemoryStore.
+
+    Every call has been applied by Redis when it returns, so ``sync()`` has nothing to wait
+    for; how much survives a Redis restart is the server's persistence setting.
+    """
+
+    name = "redis"
+    durable = True
 
     def __init__(self, client: Any, prefix: str = "flowyard:") -> None:
         self.client = client
@@ -438,7 +449,7 @@ class RedisStore(Store):
         return float(found[0][1]) if found else None
 
     async def queue_purge(self, queue: str) -> int:
-        counts = await self.queue_counts(queue, -1e18)
+        counts = await self.queue_counts(queue, EVERYTHING)
         await self._delete_prefix(self._q(queue))
         return counts.visible + counts.in_flight + counts.delayed
 
@@ -523,14 +534,60 @@ class RedisStore(Store):
         found = await self._do(self.client.hget(f"{self.prefix}o:{log}:{group}", str(partition)))
         return None if found is None else int(found)
 
-    # --- housekeeping ---------------------------------------------------------------------------
+    # --- the whole namespace --------------------------------------------------------------------
+    @property
+    def durability(self) -> dict[str, Any]:
+        return {"store": self.name, "prefix": self.prefix, "survives": "worker crash"}
+
+    async def _keys(self, pattern: str) -> list[str]:
+        """Keys under the prefix matching ``pattern`` (glob, after the escaped prefix)."""
+        found = []
+        async for key in self.client.scan_iter(match=f"{_glob(self.prefix)}{pattern}", count=500):
+            found.append(_text(key))
+        return found
+
+    async def _queue_size(self, queue: str, now: float) -> int:
+        visible, flight, delayed = await self._run("counts", [self._q(queue)], [now])
+        return int(visible) + int(flight) + int(delayed)
+
+    async def inventory(self, now: float) -> dict[str, dict[str, int]]:
+        queues: dict[str, int] = {}
+        start = len(self.prefix) + 2
+        for key in await self._keys("q:*:avail"):
+            name = key[start : -len(":avail")]
+            size = await self._queue_size(name, now)
+            if size:
+                queues[name] = size
+        logs: dict[str, int] = {}
+        for key in await self._keys("l:*"):
+            if key.endswith(":start"):
+                continue
+            name = key[start : key.rfind(":")]
+            length = int(await self._do(self.client.llen(key)))
+            if length:
+                logs[name] = logs.get(name, 0) + length
+        return {"queues": queues, "logs": logs}
+
+    async def drop(self, names: Sequence[str]) -> int:
+        dropped = 0
+        for name in set(names):
+            dropped += await self._queue_size(name, EVERYTHING)
+            for key in await self._keys(f"l:{_glob(name)}:*"):
+                if not key.endswith(":start"):
+                    dropped += int(await self._do(self.client.llen(key)))
+            for kind in ("q", "l", "o"):
+                await self._delete_prefix(f"{self.prefix}{kind}:{name}:")
+        return dropped
+
     async def _delete_prefix(self, prefix: str) -> None:
-        async for key in self.client.scan_iter(match=f"{prefix}*", count=500):
+        async for key in self.client.scan_iter(match=f"{_glob(prefix)}*", count=500):
             await self.client.delete(key)
 
-    async def clear(self) -> None:
+    async def clear(self) -> int:
         """Remove every key under this store's prefix (tests, or resetting a topology)."""
+        found = await self.inventory(EVERYTHING)
         await self._delete_prefix(self.prefix)
+        return sum(found["queues"].values()) + sum(found["logs"].values())
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -538,3 +595,8 @@ class RedisStore(Store):
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _glob(text: str) -> str:
+    """``text`` matched literally in a SCAN pattern."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
