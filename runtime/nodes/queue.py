@@ -359,6 +359,9 @@ class QueueNode(NodeRuntime):
                 duplicates = self.memory.queue_store_now(
                     self.id, messages, self.clock.now(), delays
                 )
+                if self.memory.durable:
+                    # A queue acknowledges only what its store holds (SqliteStore: committed).
+                    await self.memory.sync()
             else:
                 outcomes = await self.engine.store.queue_send(
                     self.id, messages, self.clock.now(), delays=delays

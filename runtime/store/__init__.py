@@ -12,6 +12,7 @@ from runtime.store.base import (
     StoreError,
 )
 from runtime.store.memory import MemoryStore
+from runtime.store.sqlite import SqliteStore
 
 __all__ = [
     "LogRecord",
@@ -22,6 +23,7 @@ __all__ = [
     "ReceiveResult",
     "Received",
     "SendOutcome",
+    "SqliteStore",
     "Store",
     "StoreError",
 ]
