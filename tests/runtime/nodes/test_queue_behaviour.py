@@ -5,21 +5,38 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runtime.events import MessageRefused
-from runtime.store import MemoryStore, StoreError
+from runtime.store import MemoryStore, SqliteStore, StoreError
 from tests.runtime.engine_helpers import STORES, edge, engine_for, node
-from tests.runtime.store.test_memory import REDIS_URL
+from tests.runtime.store.stores import REDIS_URL
 
 
-@pytest.fixture(autouse=True, params=["memory", "redis"])
-async def each_store(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """Every test here runs on the memory store and on Redis (skipped when Redis is absent)."""
+@pytest.fixture(autouse=True, params=["memory", "sqlite", "redis"])
+async def each_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[None]:
+    """Every test here runs on the memory store, the durable SQLite store and on Redis."""
     if request.param == "memory":
         yield
+        return
+    if request.param == "sqlite":
+        opened: list[SqliteStore] = []
+
+        def sqlite_factory() -> SqliteStore:
+            store = SqliteStore(tmp_path / f"store-{len(opened)}.sqlite3")
+            opened.append(store)
+            return store
+
+        STORES["factory"] = sqlite_factory
+        try:
+            yield
+        finally:
+            STORES["factory"] = MemoryStore
+            for store in opened:
+                await store.close()
         return
     from runtime.store.redis import RedisStore
 
