@@ -16,6 +16,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from hosting.gateway.asgi import with_gateway  # noqa: E402
+from hosting.resume import resume_in_background  # noqa: E402
 from hosting.routing import websocket_urlpatterns  # noqa: E402
 from hosting.supervisor import get_supervisor  # noqa: E402
 
@@ -44,3 +45,8 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
             await asyncio.to_thread(get_supervisor().shutdown)
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+# The server process hosts the runs (the embedded default): the ones recorded as running when
+# the last server stopped start again now, with what their stores kept.
+resume_in_background()

@@ -196,3 +196,15 @@ LOGGING = {
 FLOWYARD_LIVE_TICK = float(os.environ.get("FLOWYARD_LIVE_TICK", "0.05"))
 FLOWYARD_EMAIL_RATE = float(os.environ.get("FLOWYARD_EMAIL_RATE", "50"))
 FLOWYARD_OUTBOUND_ALLOW = env_list("FLOWYARD_OUTBOUND_ALLOW", [])
+
+# Run state (reliability R1-R3, R19): where a run's queues, streams and offsets are kept.
+# "sqlite" (the embedded default: one WAL file per topology under FLOWYARD_RUNS_DIR), "redis"
+# (the default when REDIS_URL is set: keys under FLOWYARD_REDIS_PREFIX, one namespace per
+# topology) or "memory" (ephemeral: lost with the process, and said so wherever it is shown).
+# FLOWYARD_SQLITE_SYNCHRONOUS: NORMAL survives a process crash, FULL also a power loss.
+FLOWYARD_RUN_STORE = os.environ.get("FLOWYARD_RUN_STORE", "redis" if REDIS_URL else "sqlite")
+FLOWYARD_RUNS_DIR = Path(os.environ.get("FLOWYARD_RUNS_DIR", STATE_DIR / "runs"))
+FLOWYARD_SQLITE_SYNCHRONOUS = os.environ.get("FLOWYARD_SQLITE_SYNCHRONOUS", "NORMAL").upper()
+FLOWYARD_REDIS_PREFIX = os.environ.get("FLOWYARD_REDIS_PREFIX", "")
+# A server process resumes the runs that were running when it (or its predecessor) stopped.
+FLOWYARD_RESUME_RUNS = env_flag("FLOWYARD_RESUME_RUNS", True)

@@ -65,7 +65,10 @@ class Topology(models.Model):
     description = models.TextField(blank=True, max_length=topology_spec.MAX_DESCRIPTION)
     document = OrderedJSONField()
     version = models.PositiveIntegerField(default=1)
+    # What the topology's run should be doing and which revision it runs: whatever hosts runs
+    # reconciles to these, so a restarted server resumes the runs that were running.
     run_state = models.CharField(max_length=16, choices=RunState, default=RunState.STOPPED)
+    run_revision = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

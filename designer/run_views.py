@@ -203,8 +203,8 @@ def run_toolbar(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def run_states(request: HttpRequest) -> HttpResponse:
-    """Every visible topology's run state, for the list's live column. A stored state with no
-    run behind it (the server restarted) is corrected to stopped."""
+    """Every visible topology's run state, for the list's live column. A recorded state with
+    no run behind it shows as stopped but stays recorded: it is what a restart resumes."""
     live = get_supervisor().states()
     states: dict[str, str] = {}
     editable = set(Topology.objects.editable_by(request.user).values_list("pk", flat=True))
@@ -212,8 +212,6 @@ def run_states(request: HttpRequest) -> HttpResponse:
         state = live.get(topology.pk)
         if state is None:
             state = "failed" if topology.run_state == "failed" else "stopped"
-            if topology.run_state != state:
-                Topology.objects.filter(pk=topology.pk).update(run_state=state)
         states[str(topology.pk)] = state
     return JsonResponse({"states": states, "editable": sorted(editable)})
 

@@ -30,11 +30,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from hosting import stores
 from hosting.live import Deliver, Ticker, deliver
 from runtime import graph
 from runtime.events import RunState
 from runtime.observers import Recorder
 from runtime.spec import TopologySpec
+from runtime.store import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -73,7 +75,8 @@ class AlreadyRunning(Exception):
     """Deploy was asked for a topology whose run is live; use redeploy."""
 
 
-EngineFactory = Callable[[TopologySpec, Recorder], Any]
+EngineFactory = Callable[[TopologySpec, Recorder, Store], Any]
+StoreFactory = Callable[[int], Store]
 StateRecorder = Callable[[int, str], None]
 
 
@@ -95,6 +98,11 @@ class Run:
     group: asyncio.TaskGroup | None = None
     started_at: float = 0.0
     drivers: dict[str, LoadDriver] = field(default_factory=dict)
+    store: Store | None = None
+    # What the store held when the run started ("150 messages in 3 queues"), and what a
+    # redeploy dropped because its nodes are gone; both shown where the run's state is.
+    recovered: str = ""
+    dropped: str = ""
 
     def drive_load(self) -> None:
         """Take every load producer over from the start, so its rate can change and a busy
@@ -142,6 +150,9 @@ class Run:
             "run": self.run_id,
             "state": self.state,
             "error": self.error,
+            "store": stores.durability(self.store) if self.store is not None else None,
+            "recovered": self.recovered,
+            "dropped": self.dropped,
         }
 
 
@@ -193,10 +204,10 @@ def lint_problems(spec: TopologySpec) -> list[dict[str, Any]]:
     return [finding.to_dict() for finding in graph.errors(graph.lint(spec))]
 
 
-def default_engine(spec: TopologySpec, recorder: Recorder) -> Any:
+def default_engine(spec: TopologySpec, recorder: Recorder, store: Store) -> Any:
     from runtime.engine import Engine
 
-    return Engine(spec, observer=recorder, settings=engine_settings())
+    return Engine(spec, observer=recorder, store=store, settings=engine_settings())
 
 
 def engine_settings() -> Any:
@@ -316,12 +327,21 @@ def send_email(email: dict[str, Any]) -> None:
     email_relay.submit(email)
 
 
-def record_state(topology_id: int, state: str) -> None:
-    """Store a run state on the designer's Topology, found through the app registry."""
+def topology_model() -> Any:
+    """The designer's Topology, found through the app registry (hosting never imports it)."""
     from django.apps import apps
 
-    topology_model = apps.get_model("designer", "Topology")
-    topology_model.objects.filter(pk=topology_id).update(run_state=state)
+    return apps.get_model("designer", "Topology")
+
+
+def record_state(topology_id: int, state: str) -> None:
+    """Store a run state on the designer's Topology."""
+    topology_model().objects.filter(pk=topology_id).update(run_state=state)
+
+
+def record_deployed(topology_id: int, revision: int) -> None:
+    """Store which revision the topology's run runs, so a restart resumes that one."""
+    topology_model().objects.filter(pk=topology_id).update(run_revision=revision)
 
 
 class Supervisor:
@@ -331,12 +351,16 @@ class Supervisor:
         self,
         *,
         engine_factory: EngineFactory = default_engine,
+        store_factory: StoreFactory = stores.open_store,
         on_state: StateRecorder | None = record_state,
+        on_deployed: Callable[[int, int], None] | None = None,
         send: Deliver = deliver,
         tick: float | None = None,
     ) -> None:
         self.engine_factory = engine_factory
+        self.store_factory = store_factory
         self.on_state = on_state
+        self.on_deployed = on_deployed
         self.deliver = send
         self.tick = tick
         self.runs: dict[int, Run] = {}
@@ -412,7 +436,7 @@ class Supervisor:
         if problems:
             raise DeployRefused(problems)
         info = self.call(self._deploy(topology_id, spec, revision))
-        self._record(topology_id, info["state"])
+        self._record(topology_id, info["state"], revision)
         return info
 
     def redeploy(
@@ -424,7 +448,7 @@ class Supervisor:
             raise DeployRefused(problems)
         self.call(self._stop(topology_id, "redeploy"), CALL_TIMEOUT)
         info = self.call(self._deploy(topology_id, spec, revision))
-        self._record(topology_id, info["state"])
+        self._record(topology_id, info["state"], revision)
         return info
 
     def stop(self, topology_id: int) -> dict[str, Any]:
@@ -466,16 +490,28 @@ class Supervisor:
         return {topology_id: run.state for topology_id, run in list(self.runs.items())}
 
     def shutdown(self, timeout: float = STOP_TIMEOUT + 5) -> None:
-        """Stop every run and the loop thread; safe to call twice or before anything started."""
+        """Stop every run and the loop thread; safe to call twice or before anything started.
+
+        The runs' recorded states stay as they are: a run that was running when its server
+        stopped is what the next server resumes (see hosting.resume), with what its store
+        kept. Each store syncs before it closes, so what was acknowledged is on disk.
+        """
         thread, loop, closing = self._thread, self._loop, self._closing
         if thread is None or loop is None or closing is None or not thread.is_alive():
             return
-        stopped = list(self.runs)
         with contextlib.suppress(RuntimeError):  # the loop may already be gone at exit
             loop.call_soon_threadsafe(closing.set)
         thread.join(timeout)
-        for topology_id in stopped:
-            self._record(topology_id, "stopped")
+
+    # --- run state kept in the store ------------------------------------------------------------
+    def stored(self, topology_id: int) -> dict[str, int]:
+        """What the topology's store holds now (totals; see hosting.stores.summarise)."""
+        return self.call(self._stored(topology_id))
+
+    def reset_state(self, topology_id: int) -> dict[str, Any]:
+        """Purge everything the topology's store holds ("Reset state"). A live run is stopped,
+        purged and started again on the same revision; returns the totals that went."""
+        return self.call(self._reset_state(topology_id), CALL_TIMEOUT * 2)
 
     # --- async twins for consumers --------------------------------------------------------------
     async def alive_snapshot(
@@ -510,8 +546,16 @@ class Supervisor:
             raise AlreadyRunning(f"topology {topology_id} is already {current.state}")
         recorder = Recorder()
         try:
-            engine = self.engine_factory(spec, recorder)
+            store = self.store_factory(topology_id)
         except Exception as error:
+            raise DeployRefused(
+                [{"message": f"the run's store could not open: {error}"}]
+            ) from error
+        try:
+            recovered, dropped = await self._take_stock(store, spec)
+            engine = self.engine_factory(spec, recorder, store)
+        except Exception as error:
+            await self._close_store(store)
             raise DeployRefused([{"message": f"the run could not be built: {error}"}]) from error
         recorder.tap(engine)
         run_id = f"{topology_id}.{next(self._ids)}"
@@ -520,11 +564,54 @@ class Supervisor:
         )
         loop = asyncio.get_running_loop()
         run = Run(topology_id, revision, run_id, engine, recorder, ticker, loop.create_future())
+        run.store, run.recovered, run.dropped = store, recovered, dropped
         self.runs[topology_id] = run
         assert self._group is not None
         self._group.create_task(self._own(run), name=f"run:{topology_id}")
         await asyncio.shield(run.started)
         return run.info()
+
+    @staticmethod
+    async def _take_stock(store: Store, spec: TopologySpec) -> tuple[str, str]:
+        """What the store held for this topology: kept for the nodes that still exist, dropped
+        (and counted) for the nodes a redeploy removed. Returns both as sentences."""
+        inventory = await store.inventory(time.time())
+        ids = {node.id for node in spec.nodes}
+        gone = sorted(
+            name
+            for section in inventory.values()
+            for name, count in section.items()
+            if name not in ids and count
+        )
+        kept = {
+            section: {name: count for name, count in names.items() if name in ids}
+            for section, names in inventory.items()
+        }
+        dropped = ""
+        if gone:
+            lost = {
+                section: {name: count for name, count in names.items() if name not in ids}
+                for section, names in inventory.items()
+            }
+            await store.drop(gone)
+            dropped = (
+                f"{stores.describe(stores.summarise(lost))} of removed nodes ({', '.join(gone)})"
+            )
+        return stores.describe(stores.summarise(kept)), dropped
+
+    @staticmethod
+    async def _close_store(store: Store | None) -> None:
+        """Make what the run stored durable and let the store go; never raises."""
+        if store is None:
+            return
+        try:
+            await store.sync()
+        except Exception:  # noqa: BLE001 - what was not acknowledged may be lost; logged
+            log.exception("the run's store could not sync its last writes")
+        try:
+            await store.close()
+        except Exception:  # noqa: BLE001
+            log.exception("the run's store did not close cleanly")
 
     async def _own(self, run: Run) -> None:
         """The run's owner task: start, tick until asked to stop, stop, flush. Never raises."""
@@ -575,6 +662,7 @@ class Supervisor:
             log.error("run %s: the engine %s", run.run_id, problem)
             run.error = run.error or f"the engine {problem}"
             failed = True
+        await self._close_store(run.store)
         stopped = time.monotonic()
         await run.ticker.flush()
         log.info(
@@ -587,10 +675,11 @@ class Supervisor:
             run.started.set_exception(
                 DeployRefused([{"message": f"the run failed to start: {run.error}"}])
             )
-        run.finished.set()
+        # Recorded before the run counts as finished, so a caller of stop() reads it.
         if failed and self.on_state is not None:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self.on_state, run.topology_id, "failed")
+        run.finished.set()
 
     @staticmethod
     async def _stop_engine(run: Run) -> str:
@@ -658,15 +747,47 @@ class Supervisor:
             raise NotRunning(f"topology {topology_id} has no run; deploy it first")
         return await action(run)
 
+    async def _stored(self, topology_id: int) -> dict[str, int]:
+        run = self.runs.get(topology_id)
+        if run is not None and not run.finished.is_set() and run.store is not None:
+            return stores.summarise(await run.store.inventory(time.time()))
+        store = self.store_factory(topology_id)
+        try:
+            return stores.summarise(await store.inventory(time.time()))
+        finally:
+            await self._close_store(store)
+
+    async def _reset_state(self, topology_id: int) -> dict[str, Any]:
+        run = self.runs.get(topology_id)
+        live = run is not None and not run.finished.is_set()
+        paused = live and run is not None and run.state == "paused"
+        if live:
+            assert run is not None
+            await self._stop(topology_id, "reset state")
+        store = self.store_factory(topology_id)
+        try:
+            totals = stores.summarise(await store.inventory(time.time()))
+            await store.clear()
+        finally:
+            await self._close_store(store)
+        info: dict[str, Any] = {"topology": topology_id, "state": "stopped", "run": None}
+        if live:
+            assert run is not None
+            info = await self._deploy(topology_id, run.engine.spec, run.revision)
+            if paused:
+                info = await self._pause(topology_id, pause=True)
+        return {**info, "purged": totals}
+
     async def _snapshot(self, topology_id: int) -> dict[str, Any] | None:
         run = self.runs.get(topology_id)
         return run.ticker.snapshot() if run is not None else None
 
-    def _record(self, topology_id: int, state: str) -> None:
-        if self.on_state is None:
-            return
+    def _record(self, topology_id: int, state: str, revision: int | None = None) -> None:
         try:
-            self.on_state(topology_id, state)
+            if self.on_state is not None:
+                self.on_state(topology_id, state)
+            if revision is not None and self.on_deployed is not None:
+                self.on_deployed(topology_id, revision)
         except Exception:  # noqa: BLE001 - the run matters more than its stored label
             log.exception("could not record run state %s for topology %s", state, topology_id)
 
@@ -680,7 +801,7 @@ def get_supervisor() -> Supervisor:
     global _supervisor
     with _supervisor_lock:
         if _supervisor is None:
-            _supervisor = Supervisor()
+            _supervisor = Supervisor(on_deployed=record_deployed)
             atexit.register(_supervisor.shutdown)
         return _supervisor
 

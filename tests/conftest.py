@@ -5,14 +5,27 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+import uuid
 from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 # Playwright's sync API runs an event loop in the main thread; Django must still allow ORM calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Run state never lands in the checkout's .flowyard/ nor meets another test session's: a session
+# keeps runs in a temporary folder and under a Redis prefix of its own (a forked live server
+# inherits both), and each test gets its own below (see isolated_run_state).
+SESSION_RUNS_DIR = Path(tempfile.mkdtemp(prefix="flowyard-test-runs-"))
+SESSION_REDIS_PREFIX = f"flowyard-test:{uuid.uuid4().hex[:12]}:"
+settings.FLOWYARD_RUNS_DIR = SESSION_RUNS_DIR
+settings.FLOWYARD_REDIS_PREFIX = SESSION_REDIS_PREFIX
+settings.FLOWYARD_RESUME_RUNS = False
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -93,3 +106,28 @@ def bob(django_user_model: Any) -> Any:
 @pytest.fixture
 def carol(django_user_model: Any) -> Any:
     return django_user_model.objects.create_user("carol", password="carol-password-1")
+
+
+@pytest.fixture(autouse=True)
+def isolated_run_state(settings: Any, tmp_path: Path) -> None:
+    """A topology id may be reused by the next test (transactions roll back): its run state
+    must not be."""
+    settings.FLOWYARD_RUNS_DIR = tmp_path / "runs"
+    settings.FLOWYARD_REDIS_PREFIX = f"{SESSION_REDIS_PREFIX}{uuid.uuid4().hex[:8]}:"
+
+
+def pytest_sessionfinish(session: Any) -> None:
+    """Remove the session's run state: its folder and its keys in Redis."""
+    shutil.rmtree(SESSION_RUNS_DIR, ignore_errors=True)
+    url = getattr(settings, "REDIS_URL", "")
+    if not url:
+        return
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url)
+        for key in client.scan_iter(match=f"{SESSION_REDIS_PREFIX}*", count=1000):
+            client.delete(key)
+        client.close()
+    except Exception:  # noqa: BLE001 - cleanup only; a missing Redis fails the tests that need it
+        pass

@@ -518,7 +518,7 @@ def test_a_state_machines_executions_are_listed_newest_first(
 # --- state for the list, the toolbar and the metrics page ----------------------------------------
 
 
-def test_the_list_learns_every_visible_run_state_and_stale_states_are_corrected(
+def test_the_list_learns_every_visible_run_state_and_keeps_what_a_restart_resumes(
     alice: Any, alice_client: Client, topology: Topology
 ) -> None:
     stale = Topology.create_from_document(alice, pipeline_document("Stale"))
@@ -530,7 +530,7 @@ def test_the_list_learns_every_visible_run_state_and_stale_states_are_corrected(
     assert response.json()["states"] == {str(topology.pk): "running", str(stale.pk): "stopped"}
     assert set(response.json()["editable"]) == {topology.pk, stale.pk}
     stale.refresh_from_db()
-    assert stale.run_state == "stopped"
+    assert stale.run_state == "running"  # recorded: the next server process resumes it
 
 
 def test_the_list_shows_others_nothing(topology: Topology, carol: Any) -> None:

@@ -50,7 +50,7 @@ def frames() -> Frames:
 def supervisor(states: list[tuple[int, str]], frames: Frames) -> Iterator[Supervisor]:
     engines: list[FakeEngine] = []
 
-    def factory(topology_spec: Any, recorder: Any) -> FakeEngine:
+    def factory(topology_spec: Any, recorder: Any, store: Any) -> FakeEngine:
         engine = FakeEngine(topology_spec, recorder)
         engines.append(engine)
         return engine
@@ -90,7 +90,7 @@ def test_deploy_refuses_a_second_run_of_the_same_topology(supervisor: Supervisor
 
 def test_a_run_that_cannot_start_is_refused_and_recorded_as_failed(states: list) -> None:
     chief = Supervisor(
-        engine_factory=lambda s, r: FakeEngine(s, r, fail_start=True),
+        engine_factory=lambda s, r, store: FakeEngine(s, r, fail_start=True),
         on_state=lambda topology_id, state: states.append((topology_id, state)),
         send=Frames(),
     )
@@ -143,7 +143,7 @@ def test_a_run_outlives_whoever_started_it(supervisor: Supervisor) -> None:
     assert supervisor.send(5, "orders-in", {"n": 1}) and supervisor.states() == {5: "running"}
 
 
-def test_shutdown_stops_every_run_and_records_them_stopped(
+def test_shutdown_stops_every_run_and_leaves_them_recorded_for_the_next_server(
     supervisor: Supervisor, states: list
 ) -> None:
     supervisor.deploy(1, PIPELINE)
@@ -152,7 +152,8 @@ def test_shutdown_stops_every_run_and_records_them_stopped(
     assert not supervisor.alive
     engines = supervisor.engines  # type: ignore[attr-defined]
     assert all(engine.stopped_with is not None for engine in engines)
-    assert {(1, "stopped"), (2, "stopped")} <= set(states)
+    assert {(1, "running"), (2, "running")} <= set(states)
+    assert not {(1, "stopped"), (2, "stopped")} & set(states)
 
 
 def test_the_snapshot_for_a_new_client_is_the_tickers_base(supervisor: Supervisor) -> None:
@@ -176,7 +177,7 @@ def test_the_server_process_stops_its_runs_at_exit(tmp_path: Any) -> None:
         from tests.builders import pipeline_document
         from tests.runtime.livefakes import FakeEngine
         engines = []
-        def factory(s, r):
+        def factory(s, r, store):
             engines.append(FakeEngine(s, r))
             return engines[-1]
         def report(topology_id, state):
@@ -193,7 +194,8 @@ def test_the_server_process_stops_its_runs_at_exit(tmp_path: Any) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     lines = result.stdout.split("\n")
-    assert "recorded 9 running" in lines and "recorded 9 stopped" in lines
+    # Stopped, but still recorded as running: the next server process resumes it.
+    assert "recorded 9 running" in lines and "recorded 9 stopped" not in lines
     assert "engine stopped" in lines
 
 
@@ -297,4 +299,4 @@ async def test_the_asgi_lifespan_shutdown_stops_every_run(states: list) -> None:
         "lifespan.startup.complete",
         "lifespan.shutdown.complete",
     ]
-    assert not chief.alive and (3, "stopped") in states
+    assert not chief.alive and (3, "running") in states and (3, "stopped") not in states

@@ -43,12 +43,20 @@ class FakeNode:
 class FakeEngine:
     """Nodes pass messages straight along their edges; counters, states and sends are real."""
 
-    def __init__(self, spec: TopologySpec, observer: Any = None, *, fail_start: bool = False):
+    def __init__(
+        self,
+        spec: TopologySpec,
+        observer: Any = None,
+        store: Any = None,
+        *,
+        fail_start: bool = False,
+    ):
         self.spec = spec
         self.clock = ManualClock(auto_advance=False)
         self.observer = observer
         self.state = RunState.CREATED
         self.fail_start = fail_start
+        self.store = store
         self.nodes = {node.id: FakeNode(node.id, node.kind) for node in spec.nodes}
         for edge in spec.edges:
             self.nodes[edge.source].links.append(FakeLink(edge.id, self.nodes[edge.target]))
