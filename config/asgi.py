@@ -16,7 +16,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from hosting.gateway.asgi import with_gateway  # noqa: E402
-from hosting.resume import resume_in_background  # noqa: E402
+from hosting.host import start_hosting  # noqa: E402
 from hosting.routing import websocket_urlpatterns  # noqa: E402
 from hosting.supervisor import get_supervisor  # noqa: E402
 
@@ -48,5 +48,6 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 # The server process hosts the runs (the embedded default): the ones recorded as running when
-# the last server stopped start again now, with what their stores kept.
-resume_in_background()
+# the last server stopped start again now, with what their stores kept, and the `runs` CLI's
+# commands are carried out here.
+start_hosting()

@@ -109,6 +109,17 @@ DATABASES = {
 }
 # Test databases are named per process so parallel test runs on one machine never share one.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several threads and processes write (requests, the run host, the `runs` CLI): writers
+    # wait for each other (busy timeout) and take the write lock when they begin (IMMEDIATE),
+    # so a read-then-write transaction never fails with "database is locked"; WAL lets
+    # readers go on while one writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
     # The browser tests' server runs in a child process, which cannot share an in-memory DB.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f"test_db_{os.getpid()}.sqlite3")}
 else:

@@ -9,7 +9,6 @@ its store gives back what it kept, which the run reports ("recovered 150 message
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from hosting.supervisor import DeployRefused, Supervisor, get_supervisor, topology_model
@@ -55,26 +54,3 @@ def resume_recorded_runs(supervisor: Supervisor | None = None) -> list[dict[str,
         )
         resumed.append(info)
     return resumed
-
-
-def resume_in_background() -> threading.Thread | None:
-    """Resume recorded runs off the server's startup path (the ASGI app is imported before
-    the server listens; deploying waits for nothing of it). Off when FLOWYARD_RESUME_RUNS is."""
-    from django.conf import settings
-
-    if not getattr(settings, "FLOWYARD_RESUME_RUNS", True):
-        return None
-
-    def work() -> None:
-        from django.db import close_old_connections
-
-        try:
-            resume_recorded_runs()
-        except Exception:  # noqa: BLE001 - logged; the server serves without the runs
-            log.exception("could not resume the recorded runs")
-        finally:
-            close_old_connections()
-
-    thread = threading.Thread(target=work, name="flowyard-resume", daemon=True)
-    thread.start()
-    return thread

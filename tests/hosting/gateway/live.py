@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from designer.models import Topology
+from tests.conftest import SESSION_REDIS_PREFIX, SESSION_RUNS_DIR
 from tests.hosting.gateway.live_topology import live_document
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -51,6 +52,10 @@ def gateway_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str
         **os.environ,
         "DATABASE_URL": database_url(),
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        # The test session's run state, and no resuming of runs recorded by other tests.
+        "FLOWYARD_RUNS_DIR": str(SESSION_RUNS_DIR),
+        "FLOWYARD_REDIS_PREFIX": SESSION_REDIS_PREFIX,
+        "FLOWYARD_RESUME_RUNS": "0",
     }
     daphne = Path(sys.executable).with_name("daphne")
     server = subprocess.Popen(
