@@ -213,7 +213,17 @@ class MemoryQueue:
         group = self.groups.get(record.group)
         if group is None:
             group = self.groups[record.group] = deque()
-        (group.appendleft if front else group.append)(record)
+        if not front:
+            group.append(record)
+            return
+        # Back from flight: ahead of the rest of its group, in sequence order among those
+        # returning with it (a group's messages in flight are its head, so the scan is short).
+        position = 0
+        for waiting in group:
+            if waiting.sequence > record.sequence:
+                break
+            position += 1
+        group.insert(position, record)
 
     # --- time passing ---------------------------------------------------------------------------
     def advance(self, now: float) -> int:
@@ -509,10 +519,21 @@ class MemoryQueue:
             self.journal.cleared()
         return count
 
-    def size(self) -> int:
-        """Messages held: visible, in flight and delayed (not yet expired ones included)."""
+    def size(self, now: float | None = None) -> int:
+        """Messages held: visible, in flight and delayed. With ``now``, counted one by one
+        without those past their retention that no receive has dropped yet."""
+        if now is not None:
+            self.advance(now)
         delayed = sum(1 for _, _, record in self.delayed if not record.deleted)
-        return max(0, self.visible_count) + len(self.in_flight) + delayed
+        if now is None:
+            return max(0, self.visible_count) + len(self.in_flight) + delayed
+        visible = sum(
+            1
+            for source in (self.ready, *self.groups.values())
+            for record in source
+            if not record.deleted and record.expires_at > now
+        )
+        return visible + len(self.in_flight) + delayed
 
     def take_all(self, now: float) -> list[QueueRecord]:
         self.advance(now)
@@ -710,8 +731,7 @@ class MemoryStore(Store):
         """Buffers holding something (an empty one is not listed)."""
         queues = {}
         for name, queue in self.queues.items():
-            queue.advance(now)
-            if size := queue.size():
+            if size := queue.size(now):
                 queues[name] = size
         logs: dict[str, int] = {}
         for (name, _), log in self.logs.items():

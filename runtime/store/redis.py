@@ -101,7 +101,13 @@ if fifo then
   table.sort(members)
   local order, by_group = {}, {}
   for _, member in ipairs(members) do
-    local group = redis.call('HGET', p .. 'r:' .. member, 'group') or ''
+    local found = redis.call('HMGET', p .. 'r:' .. member, 'group', 'flight')
+    local group = found[1] or ''
+    if found[2] == '1' then
+      -- its visibility ended: land it first, so the whole batch it was part of unlocks
+      redis.call('HSET', p .. 'r:' .. member, 'flight', 0)
+      unlock(p, group)
+    end
     if not by_group[group] then
       by_group[group] = {}
       table.insert(order, group)

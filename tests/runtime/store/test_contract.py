@@ -374,3 +374,13 @@ async def test_every_store_says_what_it_is_and_syncs(store: Store) -> None:
     await store.queue_declare("q", QueueOptions())
     await store.queue_send("q", [message("a")], 0.0)
     await store.sync()
+
+
+async def test_fifo_a_batch_whose_visibility_ends_comes_back_in_order(store: Store) -> None:
+    await store.queue_declare("f", QueueOptions(fifo=True, visibility_timeout=10))
+    await store.queue_send("f", [fifo(n, "g", str(n)) for n in range(4)], 0.0)
+    first = await store.queue_receive("f", 0.0, max_messages=3)
+    assert bodies(first) == [0, 1, 2]
+    await store.queue_change_visibility("f", first.messages[0].receipt, 0, 1.0)
+    assert (await store.queue_receive("f", 1.0, max_messages=10)).messages == []  # 1, 2 out
+    assert bodies(await store.queue_receive("f", 10.0, max_messages=10)) == [0, 1, 2, 3]
