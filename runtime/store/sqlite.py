@@ -497,6 +497,7 @@ class SqliteStore(MemoryStore):
             connection.close()
             raise
         self._session = secrets.token_hex(4)
+        self._unplaced: set[str] = set()
         self._journal = Journal(connection)
         self.recovered = {name: len(rows) for name, rows in self._stored.items()}
 
@@ -614,6 +615,37 @@ class SqliteStore(MemoryStore):
         self._restore(made)
         made.journal = QueueJournal(self._journal, queue, options.dedup_window)
         self.queues[queue] = made
+        if made.delayed:
+            self._unplaced.add(queue)
+
+    def _placed(self, queue: str, now: float) -> MemoryQueue:
+        """The queue, its restored records placed before anything new is sent after them (a
+        FIFO group's old messages come first)."""
+        found = self._queue(queue)
+        if queue in self._unplaced:
+            self._unplaced.discard(queue)
+            found.advance(now)
+        return found
+
+    def queue_send_now(
+        self,
+        queue: str,
+        messages: Sequence[Message],
+        now: float,
+        delays: Sequence[float] | None = None,
+    ) -> list[SendOutcome]:
+        return self._placed(queue, now).send(messages, now, delays)
+
+    def queue_store_now(
+        self,
+        queue: str,
+        messages: Sequence[Message],
+        now: float,
+        delays: Sequence[float] | None = None,
+    ) -> int:
+        if self._unplaced:
+            self._placed(queue, now)
+        return self._queue(queue).store(messages, now, delays)
 
     async def queue_send(
         self,
@@ -623,7 +655,7 @@ class SqliteStore(MemoryStore):
         *,
         delays: Sequence[float] | None = None,
     ) -> list[SendOutcome]:
-        outcomes = self._queue(queue).send(messages, now, delays)
+        outcomes = self._placed(queue, now).send(messages, now, delays)
         await self.sync()
         return outcomes
 
