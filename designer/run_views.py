@@ -4,7 +4,8 @@ stream records, executions, the event-pattern sandbox), plus the metrics page.
 
 Commands need edit access and POST with the CSRF token (htmx sends it from ``<body hx-headers>``);
 panels need read access. The run itself lives in ``hosting.supervisor``; these views fetch, call
-and render.
+and render. The toolbar says which store a run keeps its state in and what it promises (reliability
+R2, R19) and what a run found in it when it started.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from designer.models import SampleEvent, Topology
 from designer.views import get_topology
+from hosting import stores
 from hosting.live import tick_seconds
 from hosting.supervisor import (
     AlreadyRunning,
@@ -32,6 +35,7 @@ from hosting.supervisor import (
 from runtime import patterns
 from runtime.nodes.producer import attribute_problems
 from runtime.spec import SpecError
+from runtime.store.sqlite import SURVIVES
 
 T = TypeVar("T")
 MAX_BURST = 100
@@ -49,12 +53,97 @@ def wants_json(request: HttpRequest) -> bool:
 
 
 def run_state(topology: Topology) -> dict[str, Any]:
-    """The run as the toolbar shows it: the supervisor's word, else the stored state."""
+    """The run as the toolbar shows it: the supervisor's word, else the stored state. ``store``
+    is what the run keeps its state in (the configured store when there is no run)."""
     info = get_supervisor().info(topology.pk)
     if info is None:
         state = topology.run_state if topology.run_state == "failed" else "stopped"
-        return {"state": state, "revision": None, "run": None, "error": ""}
-    return info
+        info = {"state": state, "revision": None, "run": None, "error": ""}
+    return {
+        **info,
+        "store": public_store(info.get("store")),
+        "recovered": info.get("recovered") or "",
+        "dropped": info.get("dropped") or "",
+    }
+
+
+# What a store's durability may show to anyone who can read the topology: not its file path
+# nor its Redis key prefix (places on the server, of no use in a browser).
+PUBLIC_STORE_KEYS = ("store", "survives", "durable", "journal_mode", "synchronous")
+
+
+def public_store(durability: dict[str, Any] | None) -> dict[str, Any]:
+    """The run's store as ``hosting.stores.durability`` words it, or the configured one."""
+    if not durability:
+        return configured_store()
+    return {key: durability[key] for key in PUBLIC_STORE_KEYS if key in durability}
+
+
+def configured_store() -> dict[str, Any]:
+    """The store a run of this install would use, worded as a run's store is, without opening
+    it (a topology with no run)."""
+    try:
+        kind = stores.store_kind()
+    except ValueError as error:
+        return {"store": "misconfigured", "survives": "", "durable": False, "error": str(error)}
+    if kind == "memory":
+        return {"store": "memory", "survives": "nothing (ephemeral)", "durable": False}
+    if kind == "redis":
+        return {"store": "redis", "survives": "worker crash", "durable": True}
+    level = str(getattr(settings, "FLOWYARD_SQLITE_SYNCHRONOUS", "NORMAL")).upper()
+    return {
+        "store": "sqlite",
+        "synchronous": level,
+        "survives": SURVIVES.get(level, ""),
+        "durable": True,
+    }
+
+
+STORE_NAMES = {"sqlite": "SQLite", "redis": "Redis", "memory": "Memory"}
+SURVIVES_WORDS = {
+    "process crash": "survives a process crash",
+    "power loss": "survives a process crash and a power loss",
+    "worker crash": "survives a worker crash",
+}
+
+
+def store_badge(store: dict[str, Any]) -> dict[str, Any]:
+    """The toolbar's store line: "SQLite · survives a process crash", or the Ephemeral badge."""
+    kind = store.get("store", "")
+    if kind == "misconfigured":
+        return {
+            "kind": kind,
+            "name": "Store misconfigured",
+            "words": "",
+            "ephemeral": False,
+            "title": store.get("error", ""),
+        }
+    if kind == "memory" or not store.get("durable", False):
+        return {
+            "kind": kind or "memory",
+            "name": "Ephemeral",
+            "words": "lost when the run or the server stops",
+            "ephemeral": True,
+            "title": (
+                "Runs keep their state in memory: queues, streams and executions are lost "
+                "when the run stops or the server restarts (FLOWYARD_RUN_STORE=memory)."
+            ),
+        }
+    survives = str(store.get("survives", ""))
+    words = SURVIVES_WORDS.get(survives, f"survives a {survives}" if survives else "")
+    name = STORE_NAMES.get(kind, kind)
+    if kind == "sqlite":
+        level = store.get("synchronous", "")
+        title = f"Runs keep their state in a SQLite file of their own (WAL, synchronous={level})"
+        title += f": what a send acknowledged {words}." if words else "."
+    elif kind == "redis":
+        title = (
+            "Runs keep their state in Redis: what a send acknowledged survives a worker crash; "
+            "how much survives a Redis restart is the Redis server's persistence setting."
+        )
+    else:
+        title = f"Runs keep their state in {name}."
+    return {"kind": kind, "name": name, "words": words, "ephemeral": False, "title": title}
 
 
 def producers(topology: Topology) -> list[dict[str, Any]]:
@@ -81,9 +170,14 @@ def toolbar_context(
     topology: Topology, user: Any, *, problems: Any = None, notice: str = ""
 ) -> dict[str, Any]:
     run = run_state(topology)
+    live = run["state"] in ("starting", "running", "paused")
     return {
         "topology": topology,
         "run": run,
+        "store": store_badge(run["store"]),
+        # What the run found in its store when it started: said while that run lives.
+        "recovered": run["recovered"] if live else "",
+        "dropped": run["dropped"] if live else "",
         "can_edit": topology.can_edit(user),
         "producers": producers(topology),
         "load_producers": [p for p in producers(topology) if p["mode"] == "load"],
@@ -101,12 +195,22 @@ def toolbar(
     problems: Any = None,
     notice: str = "",
     status: int = 200,
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    """The toolbar partial for htmx, JSON for scripts, or back to the editor for plain forms."""
+    """The toolbar partial for htmx, JSON for scripts (with ``extra``), or back to the editor
+    for plain forms."""
     context = toolbar_context(topology, request.user, problems=problems, notice=notice)
     if wants_json(request):
-        payload = {"state": context["run"]["state"], "problems": context["problems"]}
-        return JsonResponse({**payload, "notice": notice}, status=status)
+        run = context["run"]
+        payload = {
+            "state": run["state"],
+            "problems": context["problems"],
+            "notice": notice,
+            "store": run["store"],
+            "recovered": context["recovered"],
+            "dropped": context["dropped"],
+        }
+        return JsonResponse({**payload, **(extra or {})}, status=status)
     if not request.htmx:
         for problem in context["problems"]:
             messages.error(request, f"Deploy refused: {problem['message']}")

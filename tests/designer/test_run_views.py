@@ -567,3 +567,115 @@ def test_after_a_save_the_toolbar_says_the_run_is_an_older_version(
     topology.save_document(pipeline_document("Orders v2"), base_version=1, author=alice)
     response = alice_client.get(url("run-toolbar", topology.pk), **HTMX)
     assert b"Running v1; the saved version is v2: redeploy to run it." in response.content
+
+
+# --- the run's store and what it recovered ------------------------------------------------------
+
+
+def holding_document(*extra_nodes: dict[str, Any]) -> dict[str, Any]:
+    """producer → queue with nobody consuming it: what is sent stays in the queue."""
+    return make_document(
+        nodes=[producer_node(), node("orders", "queue"), *extra_nodes],
+        edges=[edge("in-queue", "orders-in", "orders")],
+    )
+
+
+def queue_depth(chief: Supervisor, topology: Topology, node_id: str = "orders") -> int:
+    async def read(run: Any) -> int:
+        return int(run.engine.nodes[node_id].gauges()["depth"])
+
+    return chief.with_run(topology.pk, read)
+
+
+@pytest.fixture
+def holding(alice: Any) -> Topology:
+    return Topology.create_from_document(alice, holding_document(node("old-queue", "queue")))
+
+
+def test_the_toolbar_says_the_run_keeps_its_state_in_sqlite(
+    alice_client: Client, topology: Topology, settings: Any
+) -> None:
+    settings.FLOWYARD_RUN_STORE = "sqlite"
+    stopped = alice_client.get(url("run-toolbar", topology.pk), **HTMX).content.decode()
+    assert 'data-run-store="sqlite"' in stopped
+    assert "SQLite · survives a process crash</span>" in stopped
+
+    deployed(alice_client, topology)
+    running = alice_client.get(url("run-toolbar", topology.pk), **HTMX).content.decode()
+    assert "SQLite · survives a process crash</span>" in running
+    assert "Ephemeral" not in running and 'data-run-state="running"' in running
+    store = alice_client.get(url("run-toolbar", topology.pk), HTTP_ACCEPT="application/json")
+    assert store.json()["store"]["store"] == "sqlite" and store.json()["store"]["durable"]
+    assert "path" not in store.json()["store"]  # no place on the server for the browser
+
+
+def test_with_full_synchronous_sqlite_also_survives_a_power_loss(
+    alice_client: Client, topology: Topology, settings: Any
+) -> None:
+    settings.FLOWYARD_RUN_STORE = "sqlite"
+    settings.FLOWYARD_SQLITE_SYNCHRONOUS = "FULL"
+    deployed(alice_client, topology)
+    content = alice_client.get(url("run-toolbar", topology.pk), **HTMX).content
+    assert "SQLite · survives a process crash and a power loss".encode() in content
+
+
+def test_a_memory_run_is_shown_as_ephemeral(
+    alice_client: Client, topology: Topology, settings: Any
+) -> None:
+    settings.FLOWYARD_RUN_STORE = "memory"
+    stopped = alice_client.get(url("run-toolbar", topology.pk), **HTMX).content.decode()
+    assert '<strong class="ephemeral-badge">Ephemeral</strong>' in stopped
+
+    deployed(alice_client, topology)
+    content = alice_client.get(url("run-toolbar", topology.pk), **HTMX).content.decode()
+    assert 'data-run-store="memory"' in content
+    assert '<strong class="ephemeral-badge">Ephemeral</strong> · lost when' in content
+    assert "survives" not in content
+
+
+def test_a_configured_redis_store_is_named_for_a_stopped_topology(
+    alice_client: Client, topology: Topology, settings: Any
+) -> None:
+    settings.FLOWYARD_RUN_STORE = "redis"
+    content = alice_client.get(url("run-toolbar", topology.pk), **HTMX).content.decode()
+    assert 'data-run-store="redis"' in content and ">Redis · survives a worker crash<" in content
+
+
+def test_a_run_deployed_again_says_what_it_recovered(
+    alice_client: Client, holding: Topology, chief: Supervisor, settings: Any
+) -> None:
+    settings.FLOWYARD_RUN_STORE = "sqlite"
+    deployed(alice_client, holding)
+    chief.send(holding.pk, "orders-in", {"order": 1}, count=5)
+    assert wait_for(lambda: queue_depth(chief, holding) == 5)
+    assert b"Recovered" not in alice_client.get(url("run-toolbar", holding.pk), **HTMX).content
+    assert alice_client.post(url("run-stop", holding.pk), **HTMX).status_code == 200
+
+    response = alice_client.post(url("run-deploy", holding.pk), **HTMX)
+
+    content = response.content.decode()
+    assert 'role="status">Recovered 5 messages in 1 queue.</span>' in content
+    assert content.count("Recovered 5 messages") == 1
+    assert queue_depth(chief, holding) == 5
+    scripts = alice_client.get(url("run-toolbar", holding.pk), HTTP_ACCEPT="application/json")
+    assert scripts.json()["recovered"] == "5 messages in 1 queue"
+    stopped = alice_client.post(url("run-stop", holding.pk), **HTMX).content
+    assert b"Recovered" not in stopped  # said of the run that found them, while it lives
+
+
+def test_a_redeploy_without_a_queue_that_held_messages_says_it_dropped_them(
+    alice: Any, alice_client: Client, holding: Topology, chief: Supervisor
+) -> None:
+    deployed(alice_client, holding)
+    chief.send(holding.pk, "old-queue", {"stale": True}, count=3)
+    chief.send(holding.pk, "orders-in", {"order": 1}, count=2)
+    assert wait_for(lambda: queue_depth(chief, holding, "old-queue") == 3)
+    holding.save_document(holding_document(), base_version=1, author=alice)
+
+    response = alice_client.post(url("run-redeploy", holding.pk), **HTMX)
+
+    content = response.content.decode()
+    assert response.status_code == 200 and "Deployed version 2." in content
+    assert "Dropped 3 messages in 1 queue of removed nodes (old-queue)." in content
+    assert "Recovered 2 messages in 1 queue." in content
+    assert queue_depth(chief, holding) == 2
