@@ -5,7 +5,7 @@ stream records, executions, the event-pattern sandbox), plus the metrics page.
 Commands need edit access and POST with the CSRF token (htmx sends it from ``<body hx-headers>``);
 panels need read access. The run itself lives in ``hosting.supervisor``; these views fetch, call
 and render. The toolbar says which store a run keeps its state in and what it promises (reliability
-R2, R19) and what a run found in it when it started.
+R2, R19), what a run found in it when it started, and offers "Reset state" to purge it.
 """
 
 from __future__ import annotations
@@ -303,6 +303,55 @@ def run_toolbar(request: HttpRequest, pk: int) -> HttpResponse:
     if wants_json(request):
         return JsonResponse(run_state(topology))
     return render(request, "designer/_run_toolbar.html", toolbar_context(topology, request.user))
+
+
+# --- reset state ----------------------------------------------------------------------------------
+
+
+@require_GET
+def reset_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """The "Reset state" confirmation: exactly what the store holds now and will go."""
+    topology = get_topology(request, pk, need="edit")
+    run = run_state(topology)
+    problem = ""
+    totals = {"messages": 0, "queues": 0, "records": 0, "logs": 0}
+    try:
+        totals = get_supervisor().stored(topology.pk)
+    except Exception as error:  # noqa: BLE001 - shown, not raised
+        problem = f"The run's store could not be read: {error or type(error).__name__}"
+    held = stores.describe(totals)
+    if wants_json(request):
+        payload = {"state": run["state"], "store": run["store"], "stored": totals}
+        return JsonResponse({**payload, "held": held, "problem": problem})
+    context = {
+        "topology": topology,
+        "run": run,
+        "held": held,
+        "problem": problem,
+        "live": run["state"] in ("starting", "running", "paused"),
+    }
+    return fragment(request, "reset_confirm.html", context)
+
+
+@require_POST
+def reset(request: HttpRequest, pk: int) -> HttpResponse:
+    """Purge everything the topology's store holds; a live run starts again, empty, on the
+    same revision."""
+    topology = get_topology(request, pk, need="edit")
+    try:
+        result = get_supervisor().reset_state(topology.pk)
+    except DeployRefused as refused:
+        topology.refresh_from_db(fields=["run_state"])
+        notice = "Reset: the store was emptied, but the run could not start again."
+        return toolbar(request, topology, problems=refused.problems, notice=notice, status=409)
+    except Exception as error:  # noqa: BLE001 - shown, not raised
+        notice = f"Reset failed: {error or type(error).__name__}"
+        return toolbar(request, topology, notice=notice, status=409)
+    purged = result.get("purged") or {}
+    deleted = stores.describe(purged)
+    notice = f"Reset: deleted {deleted}." if deleted else "Reset: nothing was stored."
+    topology.refresh_from_db(fields=["run_state"])
+    return toolbar(request, topology, notice=notice, extra={"purged": purged})
 
 
 @require_GET

@@ -77,6 +77,12 @@ urlpatterns += [
     path("topologies/<int:pk>/run/stop/", run_views.stop, name="run-stop"),
     path("topologies/<int:pk>/run/pause/", run_views.pause, name="run-pause"),
     path("topologies/<int:pk>/run/resume/", run_views.resume, name="run-resume"),
+    path("topologies/<int:pk>/run/reset/", run_views.reset, name="run-reset"),
+    path(
+        "topologies/<int:pk>/run/reset/confirm/",
+        run_views.reset_confirm,
+        name="run-reset-confirm",
+    ),
     path("topologies/<int:pk>/run/send/", run_views.send, name="run-send"),
     path("topologies/<int:pk>/run/rate/", run_views.set_rate, name="run-rate"),
     path("topologies/<int:pk>/run/samples/<str:node_id>/", run_views.samples, name="run-samples"),

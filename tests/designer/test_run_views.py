@@ -569,7 +569,7 @@ def test_after_a_save_the_toolbar_says_the_run_is_an_older_version(
     assert b"Running v1; the saved version is v2: redeploy to run it." in response.content
 
 
-# --- the run's store and what it recovered ------------------------------------------------------
+# --- the run's store, what it recovered, Reset state ---------------------------------------------
 
 
 def holding_document(*extra_nodes: dict[str, Any]) -> dict[str, Any]:
@@ -585,6 +585,12 @@ def queue_depth(chief: Supervisor, topology: Topology, node_id: str = "orders") 
         return int(run.engine.nodes[node_id].gauges()["depth"])
 
     return chief.with_run(topology.pk, read)
+
+
+def confirm_button(content: str) -> str:
+    """The confirmation's "Delete them" button tag."""
+    at = content.index("data-reset-confirm")
+    return content[content.rindex("<button", 0, at) : content.index(">", at) + 1]
 
 
 @pytest.fixture
@@ -679,3 +685,102 @@ def test_a_redeploy_without_a_queue_that_held_messages_says_it_dropped_them(
     assert "Dropped 3 messages in 1 queue of removed nodes (old-queue)." in content
     assert "Recovered 2 messages in 1 queue." in content
     assert queue_depth(chief, holding) == 2
+
+
+def test_reset_state_confirmation_says_exactly_what_will_go(
+    alice_client: Client, holding: Topology, chief: Supervisor
+) -> None:
+    toolbar = alice_client.get(url("run-toolbar", holding.pk), **HTMX).content.decode()
+    confirm_url = url("run-reset-confirm", holding.pk)
+    assert f'hx-get="{confirm_url}"' in toolbar and 'aria-label="Reset state"' in toolbar
+    empty = alice_client.get(confirm_url, **HTMX).content.decode()
+    assert "Nothing is stored." in empty
+    assert " disabled>" in confirm_button(empty)
+
+    deployed(alice_client, holding)
+    chief.send(holding.pk, "orders-in", {"order": 1}, count=4)
+    chief.send(holding.pk, "old-queue", {"order": 2}, count=1)
+    assert wait_for(lambda: queue_depth(chief, holding) == 4)
+
+    response = alice_client.get(confirm_url, **HTMX)
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Reset state deletes 5 messages in 2 queues. This cannot be undone." in content
+    assert "Delete them" in content and "Cancel" in content
+    assert "disabled" not in confirm_button(content)
+    assert f'hx-post="{url("run-reset", holding.pk)}"' in content
+    scripts = alice_client.get(confirm_url, HTTP_ACCEPT="application/json").json()
+    assert scripts["stored"]["messages"] == 5 and scripts["held"] == "5 messages in 2 queues"
+
+
+def test_reset_state_empties_the_store_and_keeps_the_run_running(
+    alice_client: Client, holding: Topology, chief: Supervisor
+) -> None:
+    deployed(alice_client, holding)
+    chief.send(holding.pk, "orders-in", {"order": 1}, count=6)
+    assert wait_for(lambda: queue_depth(chief, holding) == 6)
+
+    response = alice_client.post(url("run-reset", holding.pk), **HTMX)
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "Reset: deleted 6 messages in 1 queue." in content
+    assert 'data-run-state="running"' in content and "Recovered" not in content
+    assert queue_depth(chief, holding) == 0
+    assert chief.stored(holding.pk)["messages"] == 0
+    holding.refresh_from_db()
+    assert holding.run_state == "running"
+    again = alice_client.post(url("run-reset", holding.pk), HTTP_ACCEPT="application/json")
+    assert again.json()["notice"] == "Reset: nothing was stored."
+    assert again.json()["purged"]["messages"] == 0 and again.json()["state"] == "running"
+
+
+def test_reset_state_of_a_stopped_topology_purges_what_a_deploy_would_recover(
+    alice_client: Client, holding: Topology, chief: Supervisor
+) -> None:
+    deployed(alice_client, holding)
+    chief.send(holding.pk, "orders-in", {"order": 1}, count=2)
+    assert wait_for(lambda: queue_depth(chief, holding) == 2)
+    alice_client.post(url("run-stop", holding.pk), **HTMX)
+
+    response = alice_client.post(url("run-reset", holding.pk), **HTMX)
+
+    assert b"Reset: deleted 2 messages in 1 queue." in response.content
+    assert b'data-run-state="stopped"' in response.content
+    redeployed = alice_client.post(url("run-deploy", holding.pk), **HTMX)
+    assert b"Recovered" not in redeployed.content
+    assert queue_depth(chief, holding) == 0
+
+
+def test_a_reader_cannot_reset_state_nor_see_the_button(
+    alice_client: Client, holding: Topology, bob: Any, chief: Supervisor
+) -> None:
+    Share.objects.create(topology=holding, user=bob, access=Access.READ)
+    deployed(alice_client, holding)
+    chief.send(holding.pk, "orders-in", {"order": 1}, count=3)
+    assert wait_for(lambda: queue_depth(chief, holding) == 3)
+    reader = logged_in(bob)
+
+    assert b"Reset state" not in reader.get(url("run-toolbar", holding.pk), **HTMX).content
+    assert reader.get(url("run-reset-confirm", holding.pk), **HTMX).status_code == 403
+    assert reader.post(url("run-reset", holding.pk), **HTMX).status_code == 403
+    assert queue_depth(chief, holding) == 3
+
+
+def test_a_stranger_cannot_reset_state(holding: Topology, carol: Any) -> None:
+    stranger = logged_in(carol)
+    assert stranger.get(url("run-reset-confirm", holding.pk)).status_code == 404
+    assert stranger.post(url("run-reset", holding.pk)).status_code == 404
+
+
+def test_reset_state_needs_the_csrf_token_and_a_post(
+    alice: Any, holding: Topology, chief: Supervisor
+) -> None:
+    client = logged_in(alice, csrf=True)
+    assert client.post(url("run-reset", holding.pk), **HTMX).status_code == 403
+    assert client.get(url("run-reset", holding.pk)).status_code == 405
+    client.get(url("editor", holding.pk))
+    token = client.cookies["csrftoken"].value
+    response = client.post(url("run-reset", holding.pk), HTTP_X_CSRFTOKEN=token, **HTMX)
+    assert response.status_code == 200 and b"Reset: nothing was stored." in response.content
