@@ -111,14 +111,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads and processes write (requests, the run host, the `runs` CLI): writers
     # wait for each other (busy timeout) and take the write lock when they begin (IMMEDIATE),
-    # so a read-then-write transaction never fails with "database is locked"; WAL lets
-    # readers go on while one writes.
+    # so a read-then-write transaction never fails with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "timeout": 20,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
+        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     )
     # The browser tests' server runs in a child process, which cannot share an in-memory DB.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f"test_db_{os.getpid()}.sqlite3")}
@@ -133,7 +128,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": CHANNEL_CAPACITY, "expiry": 60},
+            # channels_redis waits on a channel with a 5 s blocking pop; redis-py 8 times a read
+            # out after 5 s by default, which would fail every wait that lasts the full pop.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "capacity": CHANNEL_CAPACITY,
+                "expiry": 60,
+            },
         }
     }
 else:
@@ -217,5 +218,10 @@ FLOWYARD_RUN_STORE = os.environ.get("FLOWYARD_RUN_STORE", "redis" if REDIS_URL e
 FLOWYARD_RUNS_DIR = Path(os.environ.get("FLOWYARD_RUNS_DIR", STATE_DIR / "runs"))
 FLOWYARD_SQLITE_SYNCHRONOUS = os.environ.get("FLOWYARD_SQLITE_SYNCHRONOUS", "NORMAL").upper()
 FLOWYARD_REDIS_PREFIX = os.environ.get("FLOWYARD_REDIS_PREFIX", "")
-# A server process resumes the runs that were running when it (or its predecessor) stopped.
+# Who runs engines: "web" (the embedded default: the server process hosts runs) or "workers"
+# (the default with REDIS_URL: `manage.py runtime_worker` processes host them under Redis leases
+# and web processes only send them commands and calls).
+FLOWYARD_HOSTING = os.environ.get("FLOWYARD_HOSTING", "workers" if REDIS_URL else "web")
+# A hosting server process resumes the runs that were running when it (or its predecessor)
+# stopped, and carries out the `runs` CLI's commands.
 FLOWYARD_RESUME_RUNS = env_flag("FLOWYARD_RESUME_RUNS", True)

@@ -39,6 +39,7 @@ class Host:
         self.interval = interval
         self.name = host_name()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._published: set[int] = set()
 
@@ -51,8 +52,13 @@ class Host:
         )
         self._thread.start()
 
+    def wake(self) -> None:
+        """Start the next round now (a command is waiting)."""
+        self._wake.set()
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -65,7 +71,8 @@ class Host:
             while not self._stop.is_set():
                 self.step()
                 close_old_connections()
-                self._stop.wait(self.interval)
+                self._wake.wait(self.interval)
+                self._wake.clear()
         except Exception:  # noqa: BLE001 - logged; the process keeps serving without a host loop
             log.exception("the host loop stopped")
         finally:
@@ -83,8 +90,11 @@ class Host:
         from hosting.models import RunCommand
 
         for command in RunCommand.objects.filter(host="").order_by("pk"):
+            if not self.may_take(command.topology_id, command.action):
+                continue
             claimed = RunCommand.objects.filter(pk=command.pk, host="").update(host=self.name)
             if not claimed:
+                self.after_command(command.topology_id)
                 continue  # another host took it
             result, error = "{}", ""
             try:
@@ -95,7 +105,15 @@ class Host:
             RunCommand.objects.filter(pk=command.pk).update(
                 result=result, error=error, done_at=timezone.now()
             )
+            self.after_command(command.topology_id)
         self.publish()
+
+    def may_take(self, topology_id: int, action: str) -> bool:
+        """Whether this host carries out a command for the topology (every one, embedded)."""
+        return True
+
+    def after_command(self, topology_id: int) -> None:
+        """Called once a command of the topology was carried out (or taken by another)."""
 
     def carry_out(self, topology_id: int, action: str, *, reset: bool = False) -> dict[str, Any]:
         from runtime import spec as topology_spec
@@ -107,6 +125,8 @@ class Host:
             return chief.stop(topology_id)
         if action == "reset":
             return chief.reset_state(topology_id)
+        if action in ("pause", "resume"):
+            return chief.pause(topology_id) if action == "pause" else chief.resume(topology_id)
         spec = topology_spec.load(topology.document)
         current = chief.info(topology_id)
         if action == "deploy" and current is not None and current["state"] in LIVE:
@@ -190,6 +210,8 @@ def start_hosting() -> Host | None:
     global _host
     if not getattr(settings, "FLOWYARD_RESUME_RUNS", True):
         return None
+    if getattr(settings, "FLOWYARD_HOSTING", "web") != "web":
+        return None  # runtime workers host the runs
     with _host_lock:
         if _host is None:
             _host = Host()

@@ -39,6 +39,8 @@ class RunCommand(models.Model):
         REDEPLOY = "redeploy"
         STOP = "stop"
         RESET = "reset"
+        PAUSE = "pause"
+        RESUME = "resume"
 
     topology_id = models.BigIntegerField()
     action = models.CharField(max_length=16, choices=Action)

@@ -21,36 +21,37 @@ RESUMABLE = ("running", "paused", "starting")
 def resume_recorded_runs(supervisor: Supervisor | None = None) -> list[dict[str, Any]]:
     """Deploy every topology whose recorded run should be live; returns each run's info
     (or its error). Runs already live in this process are left alone."""
+    chief = supervisor or get_supervisor()
+    resumed: list[dict[str, Any]] = []
+    for topology in topology_model().objects.filter(run_state__in=RESUMABLE):
+        if chief.info(topology.pk) is None or chief.info(topology.pk)["state"] == "stopped":
+            resumed.append(resume_topology(chief, topology))
+    return resumed
+
+
+def resume_topology(chief: Supervisor, topology: Any) -> dict[str, Any]:
+    """Deploy the topology's recorded revision (paused again if it was paused)."""
     from runtime import spec as topology_spec
 
-    chief = supervisor or get_supervisor()
-    topologies = topology_model().objects.filter(run_state__in=RESUMABLE)
-    resumed: list[dict[str, Any]] = []
-    for topology in topologies:
-        if chief.info(topology.pk) is not None:
-            continue
-        number = topology.run_revision or topology.version
-        revision = topology.revisions.filter(number=number).first()
-        document = revision.document if revision is not None else topology.document
-        try:
-            info = chief.deploy(topology.pk, topology_spec.load(document), revision=number)
-            if topology.run_state == "paused":
-                info = chief.pause(topology.pk)
-        except DeployRefused as refused:
-            log.error("topology %s could not resume: %s", topology.pk, refused)
-            if chief.on_state is not None:
-                chief.on_state(topology.pk, "failed")
-            resumed.append({"topology": topology.pk, "error": str(refused)})
-            continue
-        except Exception as error:  # noqa: BLE001 - one topology must not keep the rest down
-            log.exception("topology %s could not resume", topology.pk)
-            resumed.append({"topology": topology.pk, "error": f"{type(error).__name__}: {error}"})
-            continue
-        log.info(
-            "resumed topology %s revision %s%s",
-            topology.pk,
-            number,
-            f": recovered {info['recovered']}" if info.get("recovered") else "",
-        )
-        resumed.append(info)
-    return resumed
+    number = topology.run_revision or topology.version
+    revision = topology.revisions.filter(number=number).first()
+    document = revision.document if revision is not None else topology.document
+    try:
+        info = chief.deploy(topology.pk, topology_spec.load(document), revision=number)
+        if topology.run_state == "paused":
+            info = chief.pause(topology.pk)
+    except DeployRefused as refused:
+        log.error("topology %s could not resume: %s", topology.pk, refused)
+        if chief.on_state is not None:
+            chief.on_state(topology.pk, "failed")
+        return {"topology": topology.pk, "error": str(refused)}
+    except Exception as error:  # noqa: BLE001 - one topology must not keep the rest down
+        log.exception("topology %s could not resume", topology.pk)
+        return {"topology": topology.pk, "error": f"{type(error).__name__}: {error}"}
+    log.info(
+        "resumed topology %s revision %s%s",
+        topology.pk,
+        number,
+        f": recovered {info['recovered']}" if info.get("recovered") else "",
+    )
+    return info

@@ -7,7 +7,9 @@ the same namespace again, so every node whose id survives keeps what it held.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +35,9 @@ def sqlite_path(topology_id: int) -> Path:
     return Path(settings.FLOWYARD_RUNS_DIR) / f"topology-{topology_id}.sqlite3"
 
 
-def redis_prefix(topology_id: int) -> str:
-    """Keys of one install and topology: an install is told apart by its database, so two
-    checkouts (or a test run) can share one Redis without seeing each other's runs."""
+def install_prefix() -> str:
+    """The Redis key prefix of this install: told apart by its database, so two checkouts (or
+    a test run) can share one Redis without seeing each other's runs."""
     from django.conf import settings
 
     prefix = getattr(settings, "FLOWYARD_REDIS_PREFIX", "")
@@ -43,7 +45,12 @@ def redis_prefix(topology_id: int) -> str:
         database = settings.DATABASES["default"]
         where = f"{database.get('HOST', '')}:{database.get('PORT', '')}/{database.get('NAME', '')}"
         prefix = f"flowyard:{hashlib.sha256(where.encode()).hexdigest()[:10]}:"
-    return f"{prefix}t{topology_id}:"
+    return prefix
+
+
+def redis_prefix(topology_id: int) -> str:
+    """The keys of one topology's run state."""
+    return f"{install_prefix()}t{topology_id}:"
 
 
 def open_store(topology_id: int, kind: str | None = None) -> Store:
@@ -95,3 +102,22 @@ def describe(totals: dict[str, int]) -> str:
 
 def plural(count: int, word: str) -> str:
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
+def stored_inventory(topology_id: int) -> dict[str, dict[str, int]]:
+    """What the topology's store holds, read from sync code with no run in this process."""
+    if store_kind() == "memory":
+        return {"queues": {}, "logs": {}}
+
+    async def read() -> dict[str, dict[str, int]]:
+        store = open_store(topology_id)
+        try:
+            return await store.inventory(time.time())
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
+def stored_totals(topology_id: int) -> dict[str, int]:
+    return summarise(stored_inventory(topology_id))

@@ -797,13 +797,36 @@ _supervisor_lock = threading.Lock()
 
 
 def get_supervisor() -> Supervisor:
-    """The process-wide supervisor, created on first use and stopped at interpreter exit."""
+    """The process-wide supervisor, created on first use and stopped at interpreter exit. In a
+    web process of a scaled-out install (FLOWYARD_HOSTING=workers) it is a RemoteSupervisor
+    that carries every call to the runtime workers (hosting.remote)."""
     global _supervisor
     with _supervisor_lock:
         if _supervisor is None:
-            _supervisor = Supervisor(on_deployed=record_deployed)
-            atexit.register(_supervisor.shutdown)
+            if hosting_mode() == "workers" and not _in_worker:
+                from hosting.remote import RemoteSupervisor
+
+                _supervisor = RemoteSupervisor()  # type: ignore[assignment]
+            else:
+                _supervisor = Supervisor(on_deployed=record_deployed)
+                atexit.register(_supervisor.shutdown)
+        assert _supervisor is not None
         return _supervisor
+
+
+_in_worker = False
+
+
+def become_worker() -> None:
+    """Mark this process as a runtime worker: its supervisor runs engines whatever the mode."""
+    global _in_worker
+    _in_worker = True
+
+
+def hosting_mode() -> str:
+    from django.conf import settings
+
+    return str(getattr(settings, "FLOWYARD_HOSTING", "web"))
 
 
 def set_supervisor(supervisor: Supervisor | None) -> Supervisor | None:

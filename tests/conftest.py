@@ -26,6 +26,8 @@ SESSION_REDIS_PREFIX = f"flowyard-test:{uuid.uuid4().hex[:12]}:"
 settings.FLOWYARD_RUNS_DIR = SESSION_RUNS_DIR
 settings.FLOWYARD_REDIS_PREFIX = SESSION_REDIS_PREFIX
 settings.FLOWYARD_RESUME_RUNS = False
+# Tests host runs in their own process (tests of runtime workers start workers themselves).
+settings.FLOWYARD_HOSTING = "web"
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

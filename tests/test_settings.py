@@ -77,7 +77,9 @@ def test_redis_url_switches_to_channels_redis_with_a_deliberate_capacity() -> No
         "settings.CHANNEL_LAYERS['default']", {"REDIS_URL": "redis://127.0.0.1:6379/3"}
     )
     assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert layer["CONFIG"]["hosts"] == ["redis://127.0.0.1:6379/3"]
+    assert layer["CONFIG"]["hosts"] == [
+        {"address": "redis://127.0.0.1:6379/3", "socket_timeout": 30}
+    ]
     assert layer["CONFIG"]["capacity"] == 1000
 
 

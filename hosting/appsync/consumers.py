@@ -59,7 +59,8 @@ class GraphqlConsumer(AsyncWebsocketConsumer):
             return
         kwargs = self.scope["url_route"]["kwargs"]
         self.running = await registry.find(kwargs["slug"])
-        if self.running is not None:
+        # Subscriptions need the engine in this process: not yet served by runtime workers.
+        if self.running is not None and self.running.remote is None:
             try:
                 self.api = appsync.api_for(self.running.engine, kwargs.get("node_id"))
             except SchemaProblem:

@@ -53,6 +53,11 @@ async def answer_graphql(
     running = await registry.find(slug)
     if running is None:
         return 404, not_running(slug)
+    if running.remote is not None:
+        status, answer = await running.remote.aoperate(
+            running.topology_id, "graphql", node_id=node_id, data=data, api_key=api_key
+        )
+        return int(status), answer
     result: tuple[int, dict[str, Any]] = await running.run(
         _execute(running, node_id, data, api_key)
     )

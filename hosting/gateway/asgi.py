@@ -107,7 +107,7 @@ async def serve_stage(scope: Scope, body: bytes, headers: dict[str, str]) -> Gat
         source_ip=str(client[0]),
         stage=match["stage"],
     )
-    return await running.run(pipeline.handle(running.engine, match["stage"], request))
+    return await registry.serve(running, match["stage"], request)
 
 
 async def serve_graphql(scope: Scope, body: bytes, headers: dict[str, str]) -> GatewayResponse:

@@ -30,6 +30,8 @@ class Running:
     engine: Any
     run: Callable[[Coroutine[Any, Any, Any]], Awaitable[Any]]
     topology_id: int | None = None
+    # Scaled out: the run lives on a runtime worker, reached through this RemoteSupervisor.
+    remote: Any = None
 
 
 def register(slug: str, engine: Any) -> None:
@@ -70,6 +72,8 @@ async def find(slug: str) -> Running | None:
     from hosting.supervisor import get_supervisor
 
     supervisor = get_supervisor()
+    if getattr(supervisor, "remote", False):
+        return await find_remote(slug, supervisor)
     run = None
     for fresh in (False, True):
         # A cached id may belong to a deleted topology whose slug was reused: look again.
@@ -84,3 +88,41 @@ async def find(slug: str) -> Running | None:
         return await supervisor.acall(coroutine, timeout=RUN_CALL_TIMEOUT)
 
     return Running(run.engine, on_supervisor_loop, pk)
+
+
+_remote_states: dict[int, tuple[float, bool]] = {}
+
+
+async def find_remote(slug: str, supervisor: Any) -> Running | None:
+    """The run serving ``slug`` on a runtime worker, from the status workers publish (read at
+    most every SLUG_TTL seconds per topology, not on every request)."""
+    from hosting.host import LIVE
+
+    pk = await topology_id(slug)
+    if pk is None:
+        return None
+    now = time.monotonic()
+    cached = _remote_states.get(pk)
+    if cached is None or now - cached[0] >= SLUG_TTL:
+        info = await sync_to_async(supervisor.info, thread_sensitive=True)(pk)
+        cached = (now, info is not None and info["state"] in LIVE)
+        _remote_states[pk] = cached
+    if not cached[1]:
+        return None
+    return Running(None, _same_loop, pk, remote=supervisor)
+
+
+async def serve(running: Running, stage: str, request: Any) -> Any:
+    """One gateway request through the run's pipeline, where the run lives."""
+    from dataclasses import asdict
+
+    from hosting.gateway import pipeline
+    from hosting.gateway.exchange import GatewayResponse
+
+    if running.remote is None:
+        return await running.run(pipeline.handle(running.engine, stage, request))
+    fields = {**asdict(request), "headers": dict(request.headers)}
+    answer = await running.remote.aoperate(
+        running.topology_id, "gateway", stage=stage, request=fields
+    )
+    return GatewayResponse(**answer)

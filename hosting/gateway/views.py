@@ -15,7 +15,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from hosting.gateway import pipeline, registry
+from hosting.gateway import registry
 from hosting.gateway.exchange import GatewayRequest, GatewayResponse, drop_cookies
 
 
@@ -76,5 +76,5 @@ async def gateway(request: HttpRequest, slug: str, stage: str, rest: str = "") -
     running = await registry.find(slug)
     if running is None:
         return not_running(slug)
-    response = await running.run(pipeline.handle(running.engine, stage, incoming))
+    response = await registry.serve(running, stage, incoming)
     return to_django(response)

@@ -7,21 +7,17 @@ live host, what the topology's store holds. TOPOLOGY is an id or a slug.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from hosting import stores
+from hosting import commands, stores
 from hosting.host import is_fresh
-from hosting.models import RunCommand, RunStatus
+from hosting.models import RunStatus
 from hosting.supervisor import topology_model
 
 ACTIONS = ("deploy", "redeploy", "stop", "status")
-CLAIM_TIMEOUT = 10.0  # a host checks for commands every second
-POLL = 0.1
 
 
 class Command(BaseCommand):
@@ -66,25 +62,12 @@ def find_topology(reference: str) -> Any:
 
 
 def send_command(topology_id: int, action: str, reset: bool, timeout: float) -> dict[str, Any]:
-    """Leave the command for the host and wait for its answer."""
-    command = RunCommand.objects.create(topology_id=topology_id, action=action, reset=reset)
-    started = time.monotonic()
-    while True:
-        command.refresh_from_db()
-        if command.done_at is not None:
-            break
-        waited = time.monotonic() - started
-        if not command.host and waited > CLAIM_TIMEOUT:
-            RunCommand.objects.filter(pk=command.pk, host="").delete()
-            raise CommandError(
-                "no process is hosting runs: start the server (`make run`) and try again"
-            )
-        if waited > timeout:
-            raise CommandError(f"{command.host} did not finish {action} within {timeout:.0f} s")
-        time.sleep(POLL)
-    if command.error:
-        raise CommandError(f"{action} refused: {command.error}")
-    return json.loads(command.result or "{}")
+    try:
+        return commands.send_command(topology_id, action, reset=reset, timeout=timeout)
+    except commands.NoHost as error:
+        raise CommandError(str(error)) from None
+    except commands.CommandFailed as error:
+        raise CommandError(f"{action} refused: {error}") from None
 
 
 def status(topology: Any) -> dict[str, Any]:
@@ -130,17 +113,7 @@ def status(topology: Any) -> dict[str, Any]:
 
 def stored_depths(topology_id: int) -> dict[str, dict[str, Any]]:
     """What the store holds per buffer, for a topology no process is running."""
-    if stores.store_kind() == "memory":
-        return {}
-
-    async def read() -> dict[str, Any]:
-        store = stores.open_store(topology_id)
-        try:
-            return await store.inventory(time.time())
-        finally:
-            await store.close()
-
-    inventory = asyncio.run(read())
+    inventory = stores.stored_inventory(topology_id)
     held: dict[str, dict[str, Any]] = {}
     for name, count in inventory.get("queues", {}).items():
         held[name] = {"depth": count, "in_flight": 0}

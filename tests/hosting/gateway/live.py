@@ -56,6 +56,7 @@ def gateway_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str
         "FLOWYARD_RUNS_DIR": str(SESSION_RUNS_DIR),
         "FLOWYARD_REDIS_PREFIX": SESSION_REDIS_PREFIX,
         "FLOWYARD_RESUME_RUNS": "0",
+        "FLOWYARD_HOSTING": "web",
     }
     daphne = Path(sys.executable).with_name("daphne")
     server = subprocess.Popen(

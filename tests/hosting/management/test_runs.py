@@ -11,9 +11,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from designer.models import Topology
+from hosting import commands
 from hosting import supervisor as supervision
 from hosting.host import Host
-from hosting.management.commands import runs
 from hosting.models import RunCommand, RunStatus
 from hosting.supervisor import Supervisor, record_deployed, record_state
 from tests.builders import make_document, pipeline_document
@@ -109,7 +109,7 @@ def test_status_without_a_host_reads_the_store(chief: Supervisor, topology: Topo
 def test_a_command_nobody_takes_fails_clearly_and_is_withdrawn(
     topology: Topology, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runs, "CLAIM_TIMEOUT", 0.3)
+    monkeypatch.setattr(commands, "CLAIM_TIMEOUT", 0.3)
     with pytest.raises(CommandError, match="no process is hosting runs"):
         run_cli("deploy", topology.slug)
     assert not RunCommand.objects.exists()
