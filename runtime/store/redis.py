@@ -17,6 +17,7 @@ Nothing lives outside the prefix, so one Redis serves many installs and topologi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Sequence
@@ -332,9 +333,16 @@ class RedisStore(Store):
         # ``busy`` lets a test's settle() tell "waiting on Redis" from "idle".
         self.busy += 1
         try:
-            return await call
+            result = await call
         finally:
             self.busy -= 1
+        # redis-py wraps socket I/O in asyncio.wait_for, which on Python 3.11 swallows a
+        # cancellation that lands as the call completes (CPython gh-86296): without this, a
+        # stopping run's poller would carry on and the stop would never end.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError
+        return result
 
     # --- queues ---------------------------------------------------------------------------------
     async def queue_declare(self, queue: str, options: QueueOptions) -> None:
