@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 import struct
@@ -621,6 +622,9 @@ class QueueNode(NodeRuntime):
         memory = self.memory
         assert memory is not None
         queue = memory.queues[self.id]
+        # Receive counts matter where there is a redrive policy: there they are durable before
+        # the consumer sees the messages, so maxReceiveCount holds across a crash.
+        durable = memory.durable and bool(self.options.max_receive_count)
 
         async def poll() -> None:
             while True:
@@ -640,6 +644,10 @@ class QueueNode(NodeRuntime):
                 if result.dead_lettered:
                     await self._dead_letter(result.dead_lettered)
                 if result.taken:
+                    if durable:
+                        # A failing disk does not stop delivery: the counts are retried.
+                        with contextlib.suppress(StoreError):
+                            await memory.sync()
                     await self._hand_over_taken(link, result.taken, result.counts)
                     continue
                 next_change = queue.next_change()

@@ -221,19 +221,17 @@ class Store:
 
 def encode_message(message: Message) -> str:
     """A message as JSON text, for stores that keep it outside the process."""
-    return json.dumps(
+    return _encode(
         [
             message.id,
             message.trace_id,
             message.body,
             dict(message.attributes),
             message.created_at,
-            list(message.hops),
+            message.hops,
             dict(message.system),
             message.traced,
-        ],
-        separators=(",", ":"),
-        default=_plain,
+        ]
     )
 
 
@@ -254,3 +252,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)
+
+
+# One encoder, built once (json.dumps builds one per call when given options).
+_encode = json.JSONEncoder(separators=(",", ":"), default=_plain).encode
