@@ -147,19 +147,6 @@ class Journal:
                 if not waiting:
                     del held[key]
 
-    def release_all(self, names: set[str] | None = None) -> None:
-        for key in list(self.held):
-            kept = []
-            for op in self.held[key]:
-                if names is None or op[1] in names:
-                    self.append(op)
-                else:
-                    kept.append(op)
-            if kept:
-                self.held[key] = kept
-            else:
-                del self.held[key]
-
     def forget_held(self, names: set[str] | None) -> None:
         for key in list(self.held):
             kept = [op for op in self.held[key] if names is not None and op[1] not in names]
@@ -739,11 +726,11 @@ class SqliteStore(MemoryStore):
 
     # --- closing --------------------------------------------------------------------------------
     async def close(self) -> None:
-        """Commit what is pending (moved records' removals too) and stop the writer."""
+        """Commit what is pending and stop the writer. Records handed out to be moved whose
+        copy was never stored (a redrive cut off by the stop) stay where they were."""
         journal = self._journal
         if not journal.thread.is_alive():
             return
-        journal.release_all()
         # A failing disk: the senders were told, and what never committed is not claimed.
         with contextlib.suppress(StoreError):
             await journal.sync()

@@ -263,3 +263,30 @@ def test_r1_sigkill_loses_no_acknowledged_message(tmp_path: Path, seed: int) -> 
     assert not said["deleted"] & held, f"{context}: a confirmed delete came back"
     assert said["dead-lettered"] <= set(dlq), f"{context}: a dead-lettered message went missing"
     assert acked, f"{context}: nothing was acknowledged before the kill"
+
+
+# --- moves: a removal commits with the copy, never before it -------------------------------------
+async def test_a_redrive_cut_off_before_the_copies_were_stored_leaves_them_in_the_dlq(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = SqliteStore(path)
+    for name in ("q", "dlq"):
+        await store.queue_declare(name, QueueOptions())
+    await store.queue_send("dlq", [message(i) for i in range(3)], 0.0)
+    taken = await store.queue_take_all("dlq", 1.0)
+    await store.queue_send("q", [taken[0].message.derive("q")], 1.0)  # one copy stored
+    await store.sync()
+    store.abandon()  # killed before the other two were stored in q
+    assert await bodies_in(path, "dlq") == [1, 2]
+    assert await bodies_in(path, "q") == [0]
+
+
+async def test_records_taken_to_be_moved_but_never_stored_elsewhere_stay(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = SqliteStore(path)
+    await store.queue_declare("dlq", QueueOptions())
+    await store.queue_send("dlq", [message("x")], 0.0)
+    assert len(await store.queue_take_all("dlq", 1.0)) == 1
+    await store.close()  # a redrive cut off by a stop: at-least-once keeps the original
+    assert await bodies_in(path, "dlq") == ["x"]
