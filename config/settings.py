@@ -222,6 +222,9 @@ FLOWYARD_REDIS_PREFIX = os.environ.get("FLOWYARD_REDIS_PREFIX", "")
 # (the default with REDIS_URL: `manage.py runtime_worker` processes host them under Redis leases
 # and web processes only send them commands and calls).
 FLOWYARD_HOSTING = os.environ.get("FLOWYARD_HOSTING", "workers" if REDIS_URL else "web")
+# Seconds a worker's lease on a run outlives its last renewal: how long a dead worker's runs
+# wait before another worker takes them over.
+FLOWYARD_LEASE_TTL = float(os.environ.get("FLOWYARD_LEASE_TTL", "10"))
 # A hosting server process resumes the runs that were running when it (or its predecessor)
 # stopped, and carries out the `runs` CLI's commands.
 FLOWYARD_RESUME_RUNS = env_flag("FLOWYARD_RESUME_RUNS", True)

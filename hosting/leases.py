@@ -36,6 +36,7 @@ class Leases:
     def __init__(self, client: Any, prefix: str, ttl: float = TTL) -> None:
         self.client = client
         self.prefix = prefix
+        self.ttl = ttl
         self.ttl_ms = int(ttl * 1000)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
@@ -47,7 +48,11 @@ class Leases:
 
         from hosting.stores import install_prefix
 
-        return cls(redis.Redis.from_url(settings.REDIS_URL), f"{install_prefix()}lease:")
+        return cls(
+            redis.Redis.from_url(settings.REDIS_URL),
+            f"{install_prefix()}lease:",
+            float(getattr(settings, "FLOWYARD_LEASE_TTL", TTL)),
+        )
 
     def key(self, topology_id: int) -> str:
         return f"{self.prefix}t{topology_id}"

@@ -283,6 +283,18 @@ async def stream_lag(engine: Any) -> dict[str, dict[str, Any]]:
     return found
 
 
+async def count_shared_queues(engine: Any) -> None:
+    """Refresh the depths of queues kept in a store shared by processes (Redis): their gauges
+    are counted by a store call, not read from memory at every tick."""
+    for node in getattr(engine, "nodes", {}).values():
+        if node.kind == "queue" and getattr(node, "memory", True) is None:
+            with contextlib.suppress(Exception):  # a gauge is best effort
+                await node.counts()
+
+
+SHARED_COUNT_EVERY = 1.0  # seconds between counts of shared queues (each is a store call)
+
+
 # --- the ticker -----------------------------------------------------------------------------------
 
 Deliver = Callable[[int | str, dict[str, Any]], Awaitable[bool]]
@@ -320,6 +332,7 @@ class Ticker:
         self.frames = 0
         self.stopped = False
         self._latency_at = 0.0
+        self._counted_at = -SHARED_COUNT_EVERY
 
     async def run(self) -> None:
         """Tick at a fixed rate until cancelled; the owner calls ``flush()`` after the engine
@@ -332,6 +345,9 @@ class Ticker:
 
     async def tick(self, *, force: bool = False) -> None:
         lag = await stream_lag(self.engine)
+        if force or self.wall() - self._counted_at >= SHARED_COUNT_EVERY:
+            self._counted_at = self.wall()
+            await count_shared_queues(self.engine)
         frame = self.build(force=force, extra=lag)
         if frame is not None:
             self.frames += 1

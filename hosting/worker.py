@@ -22,7 +22,7 @@ from typing import Any
 
 from hosting import operations
 from hosting.host import LIVE, Host
-from hosting.leases import TTL, Leases
+from hosting.leases import Leases
 from hosting.resume import resume_topology
 from hosting.rpc import serve
 from hosting.supervisor import Supervisor, get_supervisor, topology_model
@@ -104,7 +104,7 @@ class Worker(Host):
         self.leases.release(topology_id, self.holder)
 
     def _renew_leases(self) -> None:
-        while not self._renewing.wait(TTL / 4):
+        while not self._renewing.wait(self.leases.ttl / 4):
             with self._leases_lock:
                 held = set(self.held)
             for topology_id in held:
@@ -174,7 +174,7 @@ class Worker(Host):
             if self.leases.holder(topology.pk) is not None or not self.take_lease(topology.pk):
                 continue
             info = resume_topology(self.supervisor, topology)
-            if "error" in info:
+            if info.get("state") not in LIVE:  # it could not start: free it for another try
                 self.give_lease(topology.pk)
         ended = topology_model().objects.filter(pk__in=here).exclude(run_state__in=RESUMABLE)
         for topology in ended:
