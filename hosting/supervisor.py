@@ -577,26 +577,32 @@ class Supervisor:
         (and counted) for the nodes a redeploy removed. Returns both as sentences."""
         inventory = await store.inventory(time.time())
         ids = {node.id for node in spec.nodes}
+
+        def survives(name: str) -> bool:
+            # A node may keep several buffers: "<node id>#<part>" belongs to that node.
+            return name.split("#", 1)[0] in ids
+
         gone = sorted(
             name
             for section in inventory.values()
             for name, count in section.items()
-            if name not in ids and count
+            if not survives(name)
         )
         kept = {
-            section: {name: count for name, count in names.items() if name in ids}
+            section: {name: count for name, count in names.items() if survives(name)}
             for section, names in inventory.items()
         }
         dropped = ""
         if gone:
             lost = {
-                section: {name: count for name, count in names.items() if name not in ids}
+                section: {name: count for name, count in names.items() if not survives(name)}
                 for section, names in inventory.items()
             }
             await store.drop(gone)
-            dropped = (
-                f"{stores.describe(stores.summarise(lost))} of removed nodes ({', '.join(gone)})"
-            )
+            held = stores.describe(stores.summarise(lost))
+            if held:
+                emptied = sorted(n for part in lost.values() for n, count in part.items() if count)
+                dropped = f"{held} of removed nodes ({', '.join(emptied)})"
         return stores.describe(stores.summarise(kept)), dropped
 
     @staticmethod
