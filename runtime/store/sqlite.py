@@ -180,7 +180,8 @@ class Journal:
 
     def _settle(self, committed: int, failed_upto: int, error: str | None) -> None:
         """In the loop: wake the waiters whose operations are committed, fail those whose
-        operations were in a failed batch."""
+        operations were in a failed batch (unless a retry has committed them since)."""
+        committed = max(committed, self.committed)
         for waiter in list(self.waiters):
             target, future, _ = waiter
             if future.done():

@@ -14,6 +14,7 @@ it drops the client and connects again: nothing changes, which is what it must s
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import itertools
 import shutil
@@ -44,7 +45,9 @@ WINDOW = 300.0  # FIFO deduplication window
 
 @functools.cache
 def empty_sqlite_file() -> Path:
-    path = Path(tempfile.mkdtemp(prefix="flowyard-r18-")) / "empty.sqlite3"
+    folder = tempfile.mkdtemp(prefix="flowyard-r18-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = Path(folder) / "empty.sqlite3"
 
     async def make() -> None:
         await SqliteStore(path).close()
