@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -190,8 +191,15 @@ def test_the_server_process_stops_its_runs_at_exit(tmp_path: Any) -> None:
         chief.deploy(9, spec.load(pipeline_document()))
         """
     )
+    # The process hosts its run itself, on an ephemeral store (the scaled pass sets REDIS_URL).
+    env = {**os.environ, "FLOWYARD_HOSTING": "web", "FLOWYARD_RUN_STORE": "memory"}
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=env,
     )
     lines = result.stdout.split("\n")
     # Stopped, but still recorded as running: the next server process resumes it.

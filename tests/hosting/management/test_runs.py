@@ -15,6 +15,7 @@ from hosting import commands
 from hosting import supervisor as supervision
 from hosting.host import Host
 from hosting.models import RunCommand, RunStatus
+from hosting.stores import store_kind
 from hosting.supervisor import Supervisor, record_deployed, record_state
 from tests.builders import make_document, pipeline_document
 
@@ -64,7 +65,8 @@ def test_deploy_status_and_stop_through_the_host(host: Host, topology: Topology)
 
     report = status(str(topology.pk))
     assert report["state"] == "running" and report["revision"] == 1
-    assert report["store"] == "sqlite" and report["durability"]["journal_mode"] == "wal"
+    # The configured store: SQLite embedded, Redis in the scaled pass.
+    assert report["store"] == store_kind() and report["durability"]["durable"] is True
     assert report["worker"] == host.name
     queue = report["nodes"]["orders"]
     assert queue["kind"] == "queue" and {"depth", "in_flight", "in"} <= set(queue)
@@ -102,7 +104,7 @@ def test_redeploy_with_reset_purges_what_the_store_held(
 def test_status_without_a_host_reads_the_store(chief: Supervisor, topology: Topology) -> None:
     report = status(topology.slug)
     assert report["state"] == "stopped" and report["worker"] is None
-    assert report["store"] == "sqlite" and "no process is hosting" in report["note"]
+    assert report["store"] == store_kind() and "no process is hosting" in report["note"]
     assert report["nodes"]["orders"]["depth"] == 0
 
 
@@ -129,4 +131,4 @@ def test_the_host_publishes_a_status_row_per_run(
     row = RunStatus.objects.get(topology_id=topology.pk)
     details = json.loads(row.details)
     assert row.state == "running" and row.host == host.name
-    assert details["store"]["store"] == "sqlite" and "orders" in details["nodes"]
+    assert details["store"]["store"] == store_kind() and "orders" in details["nodes"]
