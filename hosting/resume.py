@@ -8,6 +8,7 @@ its store gives back what it kept, which the run reports ("recovered 150 message
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -36,10 +37,16 @@ def resume_topology(chief: Supervisor, topology: Any) -> dict[str, Any]:
     number = topology.run_revision or topology.version
     revision = topology.revisions.filter(number=number).first()
     document = revision.document if revision is not None else topology.document
+    lost = ephemeral_losses(topology.pk)
     try:
         info = chief.deploy(topology.pk, topology_spec.load(document), revision=number)
         if topology.run_state == "paused":
             info = chief.pause(topology.pk)
+        if lost and info.get("store", {}).get("store") == "memory":
+            run = chief.runs.get(topology.pk)
+            if run is not None:
+                run.discarded = lost
+                info = run.info()
     except DeployRefused as refused:
         log.error("topology %s could not resume: %s", topology.pk, refused)
         if chief.on_state is not None:
@@ -55,3 +62,27 @@ def resume_topology(chief: Supervisor, topology: Any) -> dict[str, Any]:
         f": recovered {info['recovered']}" if info.get("recovered") else "",
     )
     return info
+
+
+def ephemeral_losses(topology_id: int) -> str:
+    """What the queues of an ephemeral (memory) run held when its last host published its
+    status: gone with that process, and said so when the run resumes (reliability R2)."""
+    from hosting import stores
+    from hosting.models import RunStatus
+
+    if stores.store_kind() != "memory":
+        return ""
+    row = RunStatus.objects.filter(topology_id=topology_id).first()
+    if row is None:
+        return ""
+    nodes = json.loads(row.details or "{}").get("nodes") or {}
+    queues = {
+        node_id: sum(int(data.get(name) or 0) for name in ("depth", "in_flight", "delayed"))
+        for node_id, data in nodes.items()
+        if data.get("kind") == "queue"
+    }
+    held = sum(queues.values())
+    if not held:
+        return ""
+    count = sum(1 for value in queues.values() if value)
+    return stores.describe({"messages": held, "queues": count, "records": 0, "logs": 0})

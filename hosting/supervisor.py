@@ -103,6 +103,8 @@ class Run:
     # redeploy dropped because its nodes are gone; both shown where the run's state is.
     recovered: str = ""
     dropped: str = ""
+    # An ephemeral run resumed after its server stopped: what the last one held and lost (R2).
+    discarded: str = ""
 
     def drive_load(self) -> None:
         """Take every load producer over from the start, so its rate can change and a busy
@@ -153,6 +155,7 @@ class Run:
             "store": stores.durability(self.store) if self.store is not None else None,
             "recovered": self.recovered,
             "dropped": self.dropped,
+            "discarded": self.discarded,
         }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from designer.models import Topology
 from hosting import commands
@@ -132,3 +133,27 @@ def test_the_host_publishes_a_status_row_per_run(
     details = json.loads(row.details)
     assert row.state == "running" and row.host == host.name
     assert details["store"]["store"] == store_kind() and "orders" in details["nodes"]
+
+
+def test_an_ephemeral_run_resumed_after_its_server_stopped_says_what_it_lost(
+    settings: Any, chief: Supervisor, topology: Topology
+) -> None:
+    """Reliability R2: a memory run comes back empty, and says how much went with its server."""
+    from hosting.resume import resume_recorded_runs
+
+    settings.FLOWYARD_RUN_STORE = "memory"
+    topology.run_state, topology.run_revision = "running", 1
+    topology.save(update_fields=["run_state", "run_revision"])
+    held = {"kind": "queue", "depth": 140, "in_flight": 10, "delayed": 0}
+    RunStatus.objects.create(
+        topology_id=topology.pk,
+        state="running",
+        heartbeat=timezone.now(),
+        details=json.dumps({"nodes": {"orders": held}}),
+    )
+
+    [info] = resume_recorded_runs(chief)
+
+    assert info["state"] == "running" and info["store"]["store"] == "memory"
+    assert info["discarded"] == "150 messages in 1 queue"
+    assert chief.stored(topology.pk)["messages"] == 0
