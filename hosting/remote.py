@@ -153,6 +153,8 @@ class RemoteSupervisor:
             return None
 
     def with_run(self, topology_id: int, action: Any) -> Any:
+        """A closure cannot cross processes: what needs the live engine is a named operation
+        (hosting.operations), called through ``operate``."""
         raise NotRunning(
-            "this panel reads the engine in-process; on runtime workers it is not available yet"
+            "the run lives on a runtime worker: read it through a named operation (operate)"
         )

@@ -485,6 +485,27 @@ class Supervisor:
         """Run ``action(run)`` on the run's loop (inspector reads, redrive, rate changes)."""
         return self.call(self._with_run(topology_id, action))
 
+    def operate(
+        self, topology_id: int, op: str, *, timeout: float = CALL_TIMEOUT, **args: Any
+    ) -> Any:
+        """Perform the named operation (hosting.operations) on the run's loop and wait for its
+        plain-data result: the same call, with the same result, as RemoteSupervisor.operate."""
+        from hosting import operations
+
+        return self.call(
+            operations.perform(self, op, {"topology_id": topology_id, **args}), timeout
+        )
+
+    async def aoperate(
+        self, topology_id: int, op: str, *, timeout: float = CALL_TIMEOUT, **args: Any
+    ) -> Any:
+        """``operate`` from async code."""
+        from hosting import operations
+
+        return await self.acall(
+            operations.perform(self, op, {"topology_id": topology_id, **args}), timeout
+        )
+
     def info(self, topology_id: int) -> dict[str, Any] | None:
         run = self.runs.get(topology_id)
         return run.info() if run is not None else None
