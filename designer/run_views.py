@@ -11,9 +11,9 @@ R2, R19), what a run found in it when it started, and offers "Reset state" to pu
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -25,23 +25,17 @@ from designer.models import SampleEvent, Topology
 from designer.views import get_topology
 from hosting import stores
 from hosting.live import tick_seconds
-from hosting.supervisor import (
-    AlreadyRunning,
-    DeployRefused,
-    NotRunning,
-    Run,
-    get_supervisor,
-)
+from hosting.supervisor import AlreadyRunning, DeployRefused, NotRunning, get_supervisor
 from runtime import patterns
 from runtime.nodes.producer import attribute_problems
 from runtime.spec import SpecError
 from runtime.store.sqlite import SURVIVES
 
-T = TypeVar("T")
 MAX_BURST = 100
 MAX_BODY_BYTES = 256 * 1024  # the SQS / Step Functions payload cap
 PEEK_LIMIT = 50
 RECORDS_PER_SHARD = 25
+EXECUTIONS_SHOWN = 50
 COMMANDS = ("deploy", "redeploy", "stop", "pause", "resume")
 
 
@@ -220,8 +214,10 @@ def toolbar(
     return render(request, "designer/_run_toolbar.html", context, status=status)
 
 
-def on_run(topology: Topology, action: Callable[[Run], Awaitable[T]]) -> T:
-    return get_supervisor().with_run(topology.pk, action)
+def on_run(topology: Topology, op: str, **args: Any) -> Any:
+    """Perform a named operation on the topology's run (hosting.operations), wherever it runs:
+    in this process or on a runtime worker. Raises NotRunning when it has no run."""
+    return get_supervisor().operate(topology.pk, op, **args)
 
 
 def clock_time(epoch: float) -> str:
@@ -506,11 +502,8 @@ def set_rate(request: HttpRequest, pk: int) -> HttpResponse:
     if node is None or node.get("kind") != "producer" or not 0.01 <= rate <= 100_000:
         return HttpResponse("Choose a load producer and a rate of 0.01 to 100,000/s.", status=400)
 
-    async def change(run: Run) -> float:
-        return run.set_rate(node_id, rate)
-
     try:
-        applied = on_run(topology, change)
+        applied = on_run(topology, "producer.rate", node_id=node_id, rate=rate)
     except NotRunning as error:
         return HttpResponse(str(error), status=409)
     return HttpResponse(f"{applied:g}/s")
@@ -545,11 +538,8 @@ def node_messages(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     paused = request.GET.get("paused") == "1"
 
-    async def read(run: Run) -> list[dict[str, Any]]:
-        return [seen.to_dict() for seen in run.recorder.recent(node_id)]
-
     try:
-        rows = on_run(topology, read)
+        rows = on_run(topology, "node.messages", node_id=node_id)
     except NotRunning:
         return not_running(request, topology, "messages")
     for row in rows:
@@ -581,11 +571,8 @@ def node_messages(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
 def clear_messages(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
     topology = get_topology(request, pk)
 
-    async def clear(run: Run) -> None:
-        run.recorder.clear(node_id)
-
     try:
-        on_run(topology, clear)
+        on_run(topology, "node.clear_messages", node_id=node_id)
     except NotRunning:
         return not_running(request, topology, "messages")
     request.method = "GET"
@@ -598,34 +585,8 @@ def clear_messages(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
 def trace(request: HttpRequest, pk: int, trace_id: str) -> HttpResponse:
     """One message's path across every hop with timings (provenance, like NiFi's lineage)."""
     topology = get_topology(request, pk)
-
-    async def read(run: Run) -> dict[str, Any]:
-        hops = [
-            {
-                "at": hop.at,
-                "node": hop.node,
-                "action": hop.action,
-                "message_id": hop.message_id,
-                "detail": hop.detail,
-            }
-            for hop in run.engine.trace(trace_id)
-        ]
-        seen = [item.to_dict() for item in run.recorder.find(trace_id)]
-        if not hops:
-            hops = [
-                {
-                    "at": item["at"],
-                    "node": item["node"],
-                    "action": "received",
-                    "message_id": item["id"],
-                    "detail": f"via {item['edge']}" if item["edge"] else "sent by hand",
-                }
-                for item in seen
-            ]
-        return {"hops": hops, "seen": seen, "sampled": not run.engine.trace(trace_id)}
-
     try:
-        found = on_run(topology, read)
+        found = on_run(topology, "trace", trace_id=trace_id)
     except NotRunning:
         return not_running(request, topology, "traces")
     hops = found["hops"]
@@ -661,29 +622,8 @@ def queue_panel(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
     if node is None or node["kind"] != "queue":
         return HttpResponse("Not a queue.", status=404)
 
-    async def read(run: Run) -> dict[str, Any]:
-        queue = run.engine.nodes[node_id]
-        now = run.engine.clock.now()
-        records = await run.engine.store.queue_peek(node_id, now, PEEK_LIMIT)
-        return {
-            "gauges": queue.gauges(),
-            "sources": [source.id for source in getattr(queue, "sources", [])],
-            "records": [
-                {
-                    "id": record.message.id,
-                    "trace_id": record.message.trace_id,
-                    "sent_at": record.sent_at,
-                    "receive_count": record.receive_count,
-                    "body": json.dumps(record.message.body, indent=1, default=str)[:2000],
-                    "attributes": json.dumps(dict(record.message.attributes), default=str),
-                    "source": record.dead_letter_source or "",
-                }
-                for record in records
-            ],
-        }
-
     try:
-        data = on_run(topology, read)
+        data = on_run(topology, "queue.view", node_id=node_id, limit=PEEK_LIMIT)
     except NotRunning:
         return not_running(request, topology, "queue contents")
     context = {
@@ -705,16 +645,17 @@ def redrive(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
     if node is None or node["kind"] != "queue":
         return HttpResponse("Not a queue.", status=404)
 
-    async def move(run: Run) -> int:
-        return int(await run.engine.nodes[node_id].redrive())
-
     try:
-        moved = on_run(topology, move)
-        notice = f"Redrove {moved} message{'s' if moved != 1 else ''} to the source queue."
+        outcome = on_run(topology, "queue.redrive", node_id=node_id)
     except NotRunning:
         return not_running(request, topology, "queue contents")
-    except Exception as error:  # noqa: BLE001 - e.g. not configured as a DLQ
-        notice = f"Redrive refused: {getattr(error, 'message', error)}"
+    except Exception as error:  # noqa: BLE001 - e.g. the worker did not answer
+        outcome = {"refused": str(getattr(error, "message", error))}
+    if "refused" in outcome:
+        notice = f"Redrive refused: {outcome['refused']}"
+    else:
+        moved = outcome["moved"]
+        notice = f"Redrove {moved} message{'s' if moved != 1 else ''} to the source queue."
     request.method = "GET"
     request.GET = request.GET.copy()
     request.GET["notice"] = notice
@@ -729,48 +670,11 @@ def stream_panel(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
     if node is None or node["kind"] not in ("stream", "kafka_topic"):
         return HttpResponse("Not a stream.", status=404)
 
-    async def read(run: Run) -> list[dict[str, Any]]:
-        stream = run.engine.nodes[node_id]
-        store = run.engine.store
-        count = getattr(stream, "shards", None) or getattr(stream, "partitions", 1)
-        shards = []
-        for shard in range(int(count)):
-            start, end = await store.log_bounds(node_id, shard)
-            first = max(start, end - RECORDS_PER_SHARD)
-            records = await store.log_read(node_id, shard, first, RECORDS_PER_SHARD)
-            name = stream.shard_id(shard) if hasattr(stream, "shard_id") else f"partition-{shard}"
-            shards.append(
-                {
-                    "name": name,
-                    "start": start,
-                    "end": end,
-                    "records": [record_row(stream, shard, record) for record in records],
-                }
-            )
-        return shards
-
     try:
-        shards = on_run(topology, read)
+        shards = on_run(topology, "stream.records", node_id=node_id, per_shard=RECORDS_PER_SHARD)
     except NotRunning:
         return not_running(request, topology, "stream records")
     return fragment(request, "stream.html", {"topology": topology, "node": node, "shards": shards})
-
-
-def record_row(stream: Any, shard: int, record: Any) -> dict[str, Any]:
-    sequence = (
-        stream.sequence_number(shard, record.offset, record.timestamp)
-        if hasattr(stream, "sequence_number")
-        else str(record.offset)
-    )
-    message = record.message
-    return {
-        "offset": record.offset,
-        "sequence": sequence,
-        "key": record.key,
-        "at": record.timestamp,
-        "value": json.dumps(record.value, default=str)[:500],
-        "trace_id": message.trace_id if message is not None else "",
-    }
 
 
 @require_GET
@@ -781,27 +685,12 @@ def executions_panel(request: HttpRequest, pk: int, node_id: str) -> HttpRespons
     if node is None or node["kind"] != "state_machine":
         return HttpResponse("Not a state machine.", status=404)
 
-    async def read(run: Run) -> dict[str, Any]:
-        machine = run.engine.nodes[node_id]
-        records = getattr(machine, "executions", None)
-        listing = None
-        if isinstance(records, dict):
-            listing = [record.summary() for record in list(records.values())[-50:]]
-            listing.reverse()
-            for item, record in zip(listing, reversed(list(records.values())[-50:]), strict=True):
-                item["states"] = dict(record.tracker.statuses)
-                item["time"] = clock_time(item["started"])
-        gauges = machine.gauges()
-        return {
-            "counts": gauges.get("executions", {}),
-            "running_count": gauges.get("running", 0),
-            "executions": listing,
-        }
-
     try:
-        data = on_run(topology, read)
+        data = on_run(topology, "sm.overview", node_id=node_id, limit=EXECUTIONS_SHOWN)
     except NotRunning:
         return not_running(request, topology, "executions")
+    for item in data["executions"] or []:
+        item["time"] = clock_time(item["started"])
     return fragment(request, "executions.html", {"topology": topology, "node": node, **data})
 
 

@@ -784,3 +784,91 @@ def test_reset_state_needs_the_csrf_token_and_a_post(
     token = client.cookies["csrftoken"].value
     response = client.post(url("run-reset", holding.pk), HTTP_X_CSRFTOKEN=token, **HTMX)
     assert response.status_code == 200 and b"Reset: nothing was stored." in response.content
+
+
+# --- the panels read the run by named operations --------------------------------------------------
+
+
+def every_panel_document() -> dict[str, Any]:
+    """A load producer, a queue with its DLQ, a stream and a state machine: every panel."""
+    document = dlq_document()
+    document["nodes"] += [
+        producer_node("load", mode="load", rate=5.0, duration=60),
+        node("load-q", "queue"),
+        producer_node("clicks-in", partition_key="k-{{n}}"),
+        node("clicks", "stream", shard_count=1),
+        log_node("clicks-sink"),
+        node(
+            "flow",
+            "state_machine",
+            definition={"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        ),
+        log_node("flow-sink"),
+    ]
+    document["edges"] += [
+        edge("load-queue", "load", "load-q"),
+        edge("in-stream", "clicks-in", "clicks"),
+        edge("stream-sink", "clicks", "clicks-sink"),
+        edge("flow-sink", "flow", "flow-sink"),
+    ]
+    return document
+
+
+def test_the_panels_read_the_run_through_named_operations_only(
+    alice: Any, alice_client: Client, chief: Supervisor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A closure cannot reach a runtime worker: every panel asks the supervisor for a named
+    operation (hosting.operations), so it renders the same on the embedded host and on workers."""
+    topology = Topology.create_from_document(alice, every_panel_document())
+    deployed(alice_client, topology)
+    assert wait_for(lambda: chief.runs[topology.pk].group is not None)
+    performed: list[str] = []
+    operate = chief.operate
+
+    def by_name(topology_id: int, op: str, **args: Any) -> Any:
+        performed.append(op)
+        return operate(topology_id, op, **args)
+
+    def no_closures(*args: Any) -> Any:
+        raise AssertionError("a view passed a closure to the supervisor")
+
+    monkeypatch.setattr(chief, "operate", by_name)
+    monkeypatch.setattr(chief, "with_run", no_closures)
+    trace_id = chief.send(topology.pk, "orders-in", {"n": 1})[0]
+    chief.send(topology.pk, "orders-dlq", {"stuck": True})
+    chief.send(topology.pk, "clicks-in", None)
+    chief.send(topology.pk, "flow", {})
+
+    rate = alice_client.post(url("run-rate", topology.pk), {"node": "load", "rate": "20"})
+    assert rate.content == b"20/s"
+
+    def sink_messages() -> bytes | None:
+        page = alice_client.get(url("run-messages", topology.pk, "sink")).content
+        return page if b"No messages yet" not in page else None
+
+    assert wait_for(sink_messages)
+    assert (
+        b"No messages yet"
+        in alice_client.post(url("run-messages-clear", topology.pk, "sink"), **HTMX).content
+    )
+    assert trace_id.encode() in alice_client.get(url("run-trace", topology.pk, trace_id)).content
+    assert b"stuck" in alice_client.get(url("run-queue", topology.pk, "orders-dlq")).content
+    redriven = alice_client.post(url("run-redrive", topology.pk, "orders-dlq"), **HTMX)
+    assert b"Redrove 1 message" in redriven.content
+    assert (
+        b"shardId-000000000000"
+        in alice_client.get(url("run-stream", topology.pk, "clicks")).content
+    )
+    assert wait_for(
+        lambda: b"SUCCEEDED" in alice_client.get(url("run-executions", topology.pk, "flow")).content
+    )
+    assert {
+        "producer.rate",
+        "node.messages",
+        "node.clear_messages",
+        "trace",
+        "queue.view",
+        "queue.redrive",
+        "stream.records",
+        "sm.overview",
+    } <= set(performed)
