@@ -14,9 +14,8 @@ import contextlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -27,21 +26,18 @@ from django.views.decorators.http import require_GET, require_POST
 
 from designer.models import StaleVersion, Topology
 from designer.views import get_topology
-from hosting.supervisor import NotRunning, Run, get_supervisor
+from hosting.supervisor import NotRunning, get_supervisor
 from runtime.asl import validate
 from runtime.asl.graph import render_svg
 from runtime.asl.interpreter import run_sync
 from runtime.nodes.state_machine import (
-    InvalidToken,
     StartRefused,
     StateMachine,
-    StateMachineNode,
     effective_definition,
     run_headless,
 )
 from runtime.spec import SpecError
 
-T = TypeVar("T")
 HEADLESS_KEPT = 20
 MAX_INPUT_BYTES = 262_144
 MAX_SHOWN_JSON = 6000
@@ -72,8 +68,10 @@ def deployed(topology: Topology) -> bool:
     return info is not None and info["state"] in ("running", "paused")
 
 
-def on_run(topology: Topology, action: Callable[[Run], Awaitable[T]]) -> T:
-    return get_supervisor().with_run(topology.pk, action)
+def on_run(topology: Topology, op: str, **args: Any) -> Any:
+    """Perform a named operation on the topology's run (hosting.operations), wherever it runs:
+    in this process or on a runtime worker. Raises NotRunning when it has no run."""
+    return get_supervisor().operate(topology.pk, op, **args)
 
 
 def parse_definition(text: str) -> tuple[Any, list[dict[str, str]]]:
@@ -141,15 +139,8 @@ def keep_headless(topology: Topology, node_id: str, record: dict[str, Any]) -> N
 def list_executions(topology: Topology, node_id: str) -> tuple[list[dict[str, Any]], bool]:
     """Summaries newest first, and whether they come from the deployed run."""
     if deployed(topology):
-
-        async def read(run: Run) -> list[dict[str, Any]]:
-            node = run.engine.nodes.get(node_id)
-            if not isinstance(node, StateMachineNode):
-                return []
-            return [record.summary() for record in reversed(node.executions.values())]
-
         try:
-            return on_run(topology, read), True
+            return on_run(topology, "sm.executions", node_id=node_id), True
         except NotRunning:
             pass
     with _headless_lock:
@@ -164,18 +155,8 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
 
 def find_execution(topology: Topology, node_id: str, name: str) -> dict[str, Any] | None:
     if deployed(topology):
-
-        async def read(run: Run) -> dict[str, Any] | None:
-            node = run.engine.nodes.get(node_id)
-            if not isinstance(node, StateMachineNode):
-                return None
-            record = node.execution(name)
-            if record is None:
-                return None
-            return {**record.to_dict(), "definition": node.settings["definition"]}
-
         try:
-            found = on_run(topology, read)
+            found = on_run(topology, "sm.execution", node_id=node_id, name=name)
         except NotRunning:
             found = None
         if found is not None:
@@ -450,18 +431,13 @@ def start(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
 def start_deployed(topology: Topology, node_id: str, value: Any, name: str | None) -> str | None:
     if not deployed(topology):
         return None
-
-    async def begin(run: Run) -> str:
-        node = run.engine.nodes.get(node_id)
-        if not isinstance(node, StateMachineNode):
-            raise StartRefused("StateMachineDoesNotExist", "Redeploy: the run predates this node.")
-        arn = await node.start_execution(value, name=name, source="ui")
-        return str(arn).rsplit(":", 1)[-1]
-
     try:
-        return on_run(topology, begin)
+        started = on_run(topology, "sm.start", node_id=node_id, input=value, name=name)
     except NotRunning:
         return None
+    if "refused" in started:
+        raise StartRefused(started["refused"]["code"], started["refused"]["message"])
+    return started["name"]
 
 
 def start_headless(topology: Topology, node_id: str, value: Any, name: str | None) -> str:
@@ -545,20 +521,21 @@ def callback(request: HttpRequest, pk: int, node_id: str, name: str) -> HttpResp
             return back
     error_name = request.POST.get("error", "").strip() or "States.TaskFailed"
     cause = request.POST.get("cause", "")
-
-    async def answer(run: Run) -> None:
-        node = run.engine.nodes.get(node_id)
-        if not isinstance(node, StateMachineNode):
-            raise InvalidToken("no such state machine in the run")
-        if outcome == "success":
-            node.send_task_success(token, output)
-        else:
-            node.send_task_failure(token, error_name, cause)
-
     try:
-        on_run(topology, answer)
-    except (InvalidToken, NotRunning) as problem:
-        messages.error(request, f"Not sent: {problem}")
+        refused = on_run(
+            topology,
+            "sm.callback",
+            node_id=node_id,
+            token=token,
+            outcome=outcome,
+            output=output,
+            error=error_name,
+            cause=cause,
+        )["refused"]
+    except NotRunning as problem:
+        refused = str(problem)
+    if refused:
+        messages.error(request, f"Not sent: {refused}")
     else:
         messages.success(request, f"Sent task {outcome}.")
     return back
@@ -568,15 +545,8 @@ def callback(request: HttpRequest, pk: int, node_id: str, name: str) -> HttpResp
 def stop(request: HttpRequest, pk: int, node_id: str, name: str) -> HttpResponse:
     topology = get_topology(request, pk, need="edit")
     machine_node(topology, node_id)
-
-    async def halt(run: Run) -> bool:
-        node = run.engine.nodes.get(node_id)
-        return isinstance(node, StateMachineNode) and node.stop_execution(
-            name, "Flowyard.Stopped", "Stopped from the execution view."
-        )
-
     try:
-        stopped = on_run(topology, halt)
+        stopped = on_run(topology, "sm.stop", node_id=node_id, name=name)
     except NotRunning:
         stopped = False
     if not stopped:

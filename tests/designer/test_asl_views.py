@@ -424,3 +424,32 @@ def test_a_big_map_shows_its_first_visits_and_events_and_says_how_many_more(alic
     html = client.get(start(client, topology, list(range(1000)))).content.decode()
     assert 'id="execution-status">SUCCEEDED' in html
     assert "more state visits, not shown" in html and "more are not" in html
+
+
+def test_a_deployed_machines_page_asks_the_run_by_named_operations_only(
+    alice: Any, running: Topology, chief: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A closure cannot reach a runtime worker: the page starts, reads, answers and stops
+    executions through named operations (hosting.operations)."""
+    performed: list[str] = []
+    operate = chief.operate
+
+    def by_name(topology_id: int, op: str, **args: Any) -> Any:
+        performed.append(op)
+        return operate(topology_id, op, **args)
+
+    def no_closures(*args: Any) -> Any:
+        raise AssertionError("a view passed a closure to the supervisor")
+
+    monkeypatch.setattr(chief, "operate", by_name)
+    monkeypatch.setattr(chief, "with_run", no_closures)
+    client = client_for(alice)
+    location = start(client, running, {}, name="by-name")
+    html = wait_for_status(client, location, "RUNNING")
+    token = html.split('name="token" value="', 1)[1].split('"', 1)[0]
+    assert "by-name" in client.get(url("asl-executions", running)).content.decode()
+    body = {"token": token, "outcome": "success", "output": "{}"}
+    assert client.post(url("asl-callback", running, "by-name"), body).status_code == 302
+    wait_for_status(client, location, "SUCCEEDED")
+    assert client.post(url("asl-stop", running, "by-name")).status_code == 302
+    assert {"sm.start", "sm.execution", "sm.executions", "sm.callback", "sm.stop"} <= set(performed)
