@@ -3,6 +3,8 @@ one Redis behave as one system, and a killed worker's run moves to the other wit
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -18,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 from django.contrib.auth import get_user_model
 from django.test import Client
 
@@ -180,6 +183,22 @@ def status(topology: Topology) -> dict[str, Any]:
     return {"state": row.state, "host": row.host, **json.loads(row.details)}
 
 
+async def watch(base: str, session: str, topology: Topology, poke: Any) -> list[dict[str, Any]]:
+    """The live socket of ``base`` for the topology: the snapshot, then frames for a while."""
+    url = base.replace("http://", "ws://") + f"/ws/topologies/{topology.pk}/"
+    frames: list[dict[str, Any]] = []
+    async with websockets.connect(
+        url, origin=base, additional_headers={"Cookie": f"sessionid={session}"}
+    ) as socket:
+        frames.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
+        await asyncio.to_thread(poke)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(3):
+                while len(frames) < 5:
+                    frames.append(json.loads(await socket.recv()))
+    return frames
+
+
 def running_status(topology: Topology, not_on: str = "") -> Any:
     def check() -> dict[str, Any] | None:
         found = status(topology)
@@ -219,6 +238,11 @@ def test_two_web_processes_and_two_workers_behave_as_one_system(cluster: Cluster
     # The gateway answers on both web processes, served by the worker that owns the run.
     acked = [n for n in range(40) if post((web_one, web_two)[n % 2], topology, n) == 200]
     assert len(acked) == 40, cluster.log("web-one") + cluster.log("worker-a")
+
+    # The live view on the other web process: a snapshot from the worker, then frames.
+    live = asyncio.run(watch(web_two, session, topology, lambda: post(web_one, topology, 99)))
+    assert live[0]["type"] == "snapshot" and "inbox" in live[0]["nodes"], live[:1]
+    assert any(frame.get("type") != "snapshot" for frame in live[1:]), live
 
     # The toolbar of the other web process shows the run as running, on a worker.
     with httpx.Client(base_url=web_two, cookies={"sessionid": session}, timeout=30) as client:
