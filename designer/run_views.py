@@ -58,6 +58,7 @@ def run_state(topology: Topology) -> dict[str, Any]:
         "store": public_store(info.get("store")),
         "recovered": info.get("recovered") or "",
         "dropped": info.get("dropped") or "",
+        "discarded": info.get("discarded") or "",
     }
 
 
@@ -172,6 +173,7 @@ def toolbar_context(
         # What the run found in its store when it started: said while that run lives.
         "recovered": run["recovered"] if live else "",
         "dropped": run["dropped"] if live else "",
+        "discarded": run["discarded"] if live else "",
         "can_edit": topology.can_edit(user),
         "producers": producers(topology),
         "load_producers": [p for p in producers(topology) if p["mode"] == "load"],
@@ -203,6 +205,7 @@ def toolbar(
             "store": run["store"],
             "recovered": context["recovered"],
             "dropped": context["dropped"],
+            "discarded": context["discarded"],
         }
         return JsonResponse({**payload, **(extra or {})}, status=status)
     if not request.htmx:

@@ -872,3 +872,18 @@ def test_the_panels_read_the_run_through_named_operations_only(
         "stream.records",
         "sm.overview",
     } <= set(performed)
+
+
+def test_an_ephemeral_run_that_lost_messages_says_so_in_the_toolbar(
+    alice_client: Client, chief: Supervisor, topology: Topology, settings: Any
+) -> None:
+    settings.FLOWYARD_RUN_STORE = "memory"
+    deployed(alice_client, topology)
+    chief.runs[topology.pk].discarded = "150 messages in 1 queue"
+
+    page = alice_client.get(url("run-toolbar", topology.pk), **HTMX).content.decode()
+    answer = alice_client.get(url("run-toolbar", topology.pk), HTTP_ACCEPT="application/json")
+
+    assert "Discarded 150 messages in 1 queue: the run is ephemeral" in page
+    assert "Ephemeral" in page
+    assert answer.json()["discarded"] == "150 messages in 1 queue"
