@@ -39,9 +39,10 @@ def resume_topology(chief: Supervisor, topology: Any) -> dict[str, Any]:
     document = revision.document if revision is not None else topology.document
     lost = ephemeral_losses(topology.pk)
     try:
-        info = chief.deploy(topology.pk, topology_spec.load(document), revision=number)
-        if topology.run_state == "paused":
-            info = chief.pause(topology.pk)
+        paused = topology.run_state == "paused"
+        info = chief.deploy(
+            topology.pk, topology_spec.load(document), revision=number, paused=paused
+        )
         if lost and info.get("store", {}).get("store") == "memory":
             run = chief.runs.get(topology.pk)
             if run is not None:

@@ -89,14 +89,16 @@ def summarise(inventory: dict[str, Any]) -> dict[str, int]:
 
 
 def describe(totals: dict[str, int]) -> str:
-    """'150 messages in 3 queues and 20 records in 1 stream', or '' when nothing is held."""
+    """'150 messages in 3 queues and 20 records in 1 stream', or '' when nothing is held
+    (Kinesis shards and Kafka partitions are both counted as streams)."""
     parts = []
     if totals.get("messages"):
         parts.append(
             f"{plural(totals['messages'], 'message')} in {plural(totals['queues'], 'queue')}"
         )
     if totals.get("records"):
-        parts.append(f"{plural(totals['records'], 'record')} in {plural(totals['logs'], 'log')}")
+        where = plural(totals["logs"], "stream")
+        parts.append(f"{plural(totals['records'], 'record')} in {where}")
     return " and ".join(parts)
 
 

@@ -105,6 +105,7 @@ class Run:
     dropped: str = ""
     # An ephemeral run resumed after its server stopped: what the last one held and lost (R2).
     discarded: str = ""
+    start_paused: bool = False
 
     def drive_load(self) -> None:
         """Take every load producer over from the start, so its rate can change and a busy
@@ -433,12 +434,16 @@ class Supervisor:
             return await asyncio.wrap_future(self._submit(coroutine))
 
     # --- commands (blocking API) ----------------------------------------------------------------
-    def deploy(self, topology_id: int, spec: TopologySpec, *, revision: int = 0) -> dict[str, Any]:
-        """Start a run of ``spec``; refuses lint errors (DeployRefused) and live runs."""
+    def deploy(
+        self, topology_id: int, spec: TopologySpec, *, revision: int = 0, paused: bool = False
+    ) -> dict[str, Any]:
+        """Start a run of ``spec``; refuses lint errors (DeployRefused) and live runs.
+        ``paused`` starts it paused, before any producer or consumer moves (a resumed run
+        that was paused when its server stopped)."""
         problems = lint_problems(spec)
         if problems:
             raise DeployRefused(problems)
-        info = self.call(self._deploy(topology_id, spec, revision))
+        info = self.call(self._deploy(topology_id, spec, revision, paused=paused))
         self._record(topology_id, info["state"], revision)
         return info
 
@@ -564,7 +569,9 @@ class Supervisor:
             }
 
     # --- on the supervisor loop -----------------------------------------------------------------
-    async def _deploy(self, topology_id: int, spec: TopologySpec, revision: int) -> dict[str, Any]:
+    async def _deploy(
+        self, topology_id: int, spec: TopologySpec, revision: int, *, paused: bool = False
+    ) -> dict[str, Any]:
         current = self.runs.get(topology_id)
         if current is not None and not current.finished.is_set():
             raise AlreadyRunning(f"topology {topology_id} is already {current.state}")
@@ -588,6 +595,7 @@ class Supervisor:
         )
         loop = asyncio.get_running_loop()
         run = Run(topology_id, revision, run_id, engine, recorder, ticker, loop.create_future())
+        run.start_paused = paused
         run.store, run.recovered, run.dropped = store, recovered, dropped
         self.runs[topology_id] = run
         assert self._group is not None
@@ -647,6 +655,8 @@ class Supervisor:
         """The run's owner task: start, tick until asked to stop, stop, flush. Never raises."""
         try:
             await run.engine.start()
+            if run.start_paused:  # no await since start(): no task of the run has moved yet
+                run.engine.pause()
         except Exception as error:  # noqa: BLE001 - a run that cannot start is reported
             run.error = f"{type(error).__name__}: {error}"
             log.exception("run %s could not start", run.run_id)
