@@ -67,8 +67,11 @@ class History:
         now: Callable[[], float],
         max_events: int = DEFAULT_MAX_EVENTS,
         listener: Callable[[dict[str, Any]], None] | None = None,
+        events: list[dict[str, Any]] | None = None,
     ) -> None:
-        self.events: list[dict[str, Any]] = []
+        # ``events``: what an execution resumed after a restart had recorded (kept, not copied,
+        # and not told to the listener again); numbering continues after them.
+        self.events: list[dict[str, Any]] = [] if events is None else events
         self._now = now
         self.max_events = max_events
         # Told about each event as it is recorded: how a live view follows a running execution.

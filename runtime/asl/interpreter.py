@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from runtime.asl import errors
 from runtime.asl.concurrency import race
 from runtime.asl.errors import ExecutionFailure, InvalidDefinition, error_matches
-from runtime.asl.history import DEFAULT_MAX_EVENTS, History
+from runtime.asl.history import DEFAULT_MAX_EVENTS, History, details_key
 from runtime.asl.intrinsics import Scope
 from runtime.asl.jsonata_mode import JSONATA, JSONPATH, Evaluator
 from runtime.asl.paths import ResultPathMatchFailure, assign_path, parse_path
@@ -45,6 +45,30 @@ EventListener = Callable[[dict[str, Any]], None]
 # (entered event id, state name, processing step, value after the step): what a state did to its
 # data between its Entered and Exited events, which the history alone does not show.
 StepListener = Callable[[int, str, str, Any], None]
+# Told as each state of the machine's own scope (not a Parallel branch or Map iteration) is
+# entered, ("entered", its visit, None), and left, ("left", its visit, the next state or None
+# when the machine ends): the points an execution recorded elsewhere resumes from (`Resume`).
+TransitionListener = Callable[[str, "Visit", str | None], None]
+Checkpoint = Callable[[], Awaitable[None]]
+
+# The error of the `TaskFailed` (`LambdaFunctionFailed`, `ActivityFailed`) event a resumed
+# execution records for a task attempt that was in flight when its process stopped.
+INTERRUPTED = "Flowyard.RunInterrupted"
+INTERRUPTED_CAUSE = (
+    "The run stopped (its process ended) while this task ran. The execution resumed from its "
+    "last recorded event and runs the task again with the same input and context "
+    "(execution name, state entered time, retry count): its side effects may happen twice."
+)
+# The task outcomes that a Retry may follow, in the events of a resumed Task state.
+_ATTEMPT_FAILURES = frozenset(
+    f"{family}{outcome}"
+    for family in ("Task", "LambdaFunction", "Activity")
+    for outcome in ("Failed", "TimedOut")
+)
+
+
+async def _no_checkpoint() -> None:
+    return None
 
 
 class ExecutionStatus(enum.StrEnum):
@@ -77,6 +101,29 @@ class Execution:
     state_machine_arn: str = ""
     start_date: datetime | None = None
     stop_date: datetime | None = None
+
+
+@dataclass
+class Resume:
+    """Where an execution recorded before a restart picks up.
+
+    ``history`` holds the events recorded so far (numbering continues after them; an empty
+    history starts with ``ExecutionStarted`` as usual). The machine's own scope resumes at
+    ``state`` with ``data`` as its input, or, with ``state`` None, had ended with ``data`` as
+    its output. ``entered`` is that state's Entered event id and time when it was recorded: the
+    state is not entered again but runs again from its input, with the same entered time in its
+    context object. A Task attempt that was in flight is recorded as failed with
+    ``INTERRUPTED`` and tried again (failures recorded before count against its retriers, and
+    a back-off keeps its end); a Wait keeps its deadline; a Parallel or Map state runs again as
+    a whole, its branches' events recorded again after those the restart cut short.
+    """
+
+    history: list[dict[str, Any]]
+    started: float
+    state: str | None
+    data: Any
+    variables: dict[str, Any] = field(default_factory=dict)
+    entered: tuple[int, float] | None = None
 
 
 class StateMachine:
@@ -146,6 +193,9 @@ class ExecutionRun:
         max_history_events: int = DEFAULT_MAX_EVENTS,
         on_event: EventListener | None = None,
         on_step: StepListener | None = None,
+        on_transition: TransitionListener | None = None,
+        checkpoint: Checkpoint | None = None,
+        resume: Resume | None = None,
     ) -> None:
         self.machine = machine
         text = "{}" if input is None else to_json(input)
@@ -160,8 +210,17 @@ class ExecutionRun:
         self.rng = rng or random.Random()
         self.name = name or str(self.rng.getrandbits(128).to_bytes(16).hex())
         self.arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine.name}:{self.name}"
-        self.history = History(self.clock.now, max_history_events, on_event)
+        self.resume = resume
+        self.history = History(
+            self.clock.now, max_history_events, on_event, None if resume is None else resume.history
+        )
         self.on_step = on_step
+        self.on_transition = on_transition
+        # Awaited before anything leaves the execution or waits on time (a task attempt, a Wait,
+        # a retry back-off): where the events so far are made durable.
+        self.checkpoint: Checkpoint = checkpoint or _no_checkpoint
+        self.started = 0.0
+        self._root: Frame | None = None
         self.jsonata = Evaluator(lambda: int(self.clock.now() * 1000), self.rng)
         self._stop = asyncio.Event()
         self._stop_reason: tuple[str | None, str | None] = (None, None)
@@ -175,7 +234,9 @@ class ExecutionRun:
         self._stop.set()
 
     async def run(self) -> Execution:
-        started = self.clock.now()
+        resume = self.resume
+        started = self.clock.now() if resume is None else resume.started
+        self.started = started
         self.execution_context = {
             "Id": self.arn,
             "Input": self.input,
@@ -184,16 +245,18 @@ class ExecutionRun:
             "StartTime": format_timestamp(started),
             "RedriveCount": 0,
         }
-        start_id = self.history.add(
-            "ExecutionStarted",
-            0,
-            {
-                "input": to_json(self.input),
-                "inputDetails": {"truncated": False},
-                "roleArn": ROLE_ARN,
-            },
-        )
-        frame = Frame(ChainMap({}), start_id)
+        if not self.history.events:
+            self.history.add(
+                "ExecutionStarted",
+                0,
+                {
+                    "input": to_json(self.input),
+                    "inputDetails": {"truncated": False},
+                    "roleArn": ROLE_ARN,
+                },
+            )
+        variables = {} if resume is None else dict(resume.variables)
+        frame = self._root = Frame(ChainMap(variables), self.history.last_id)
         execution = Execution(
             ExecutionStatus.RUNNING,
             self.input,
@@ -203,9 +266,7 @@ class ExecutionRun:
             start_date=datetime.fromtimestamp(started, tz=UTC),
         )
         try:
-            output = await self._guarded(
-                lambda: self.run_scope(self.machine.definition, self.input, frame)
-            )
+            output = await self._guarded(lambda: self._main(frame))
         except ExecutionFailure as failure:
             self._finish_failed(execution, failure, frame)
         except _TimedOut:
@@ -263,30 +324,60 @@ class ExecutionRun:
             final=True,
         )
 
+    async def _main(self, frame: Frame) -> Any:
+        resume = self.resume
+        definition = self.machine.definition
+        if resume is None:
+            return await self.run_scope(definition, self.input, frame)
+        if resume.state is None:
+            return resume.data
+        return await self.run_scope(
+            definition, resume.data, frame, start=resume.state, entered=resume.entered
+        )
+
     async def _guarded(self, work: Callable[[], Awaitable[Any]]) -> Any:
         """Run the machine until it ends, times out or is stopped."""
         watchers: list[Callable[[], Awaitable[Any]]] = [self._stop.wait]
         if self.machine.timeout_seconds is not None:
             seconds = self.machine.timeout_seconds
+            if self.resume is not None:  # counted from the start, not from the restart
+                seconds = max(0.0, self.started + seconds - self.clock.now())
             watchers.append(lambda: self.clock.sleep(seconds))
         winner, value = await race(work, *watchers)
         if winner == 0:
             return value
         raise _Stopped if winner == 1 else _TimedOut
 
-    async def run_scope(self, scope: Mapping[str, Any], data: Any, frame: Frame) -> Any:
-        """Run states from StartAt until one ends the scope; returns the final output."""
+    async def run_scope(
+        self,
+        scope: Mapping[str, Any],
+        data: Any,
+        frame: Frame,
+        *,
+        start: str | None = None,
+        entered: tuple[int, float] | None = None,
+    ) -> Any:
+        """Run states from StartAt (or ``start``) until one ends the scope; returns the final
+        output. ``entered``: ``start`` was entered before a restart (its Entered event id and
+        time), so it runs again without a second Entered event."""
         from runtime.asl.states import HANDLERS  # states.py builds on this module
 
         states = scope["States"]
-        name = scope["StartAt"]
+        name = start or scope["StartAt"]
+        told = self.on_transition if frame is self._root else None
         while True:
             self.transitions += 1
             if self.transitions % YIELD_EVERY == 0:
                 # A long run of Pass/Choice states never suspends: let other tasks (and stop()) in.
                 await asyncio.sleep(0)
             state = states[name]
-            visit = self.enter(name, state, data, frame)
+            if entered is not None:
+                visit = self.reenter(name, state, frame, entered)
+                entered = None
+            else:
+                visit = self.enter(name, state, data, frame)
+                if told is not None:
+                    told("entered", visit, None)
             try:
                 next_name, data = await HANDLERS[state["Type"]](visit, data)
             except ExecutionFailure as failure:
@@ -296,6 +387,8 @@ class ExecutionRun:
                 # A sibling branch failed or the execution was stopped while this state ran.
                 self.history.add(f"{state['Type']}StateAborted", frame.last_event, final=True)
                 raise
+            if told is not None:
+                told("left", visit, next_name)
             if next_name is None:
                 return data
             name = next_name
@@ -307,6 +400,18 @@ class ExecutionRun:
             f"{state['Type']}StateEntered",
             {"name": name, "input": to_json(data), "inputDetails": {"truncated": False}},
         )
+        return visit
+
+    def reenter(
+        self, name: str, state: dict[str, Any], frame: Frame, entered: tuple[int, float]
+    ) -> Visit:
+        """The visit of a state entered before a restart, with the events recorded after its
+        Entered event (``prior``) for its handler to pick up from."""
+        event_id, entered_time = entered
+        language = state.get("QueryLanguage", self.machine.query_language)
+        visit = Visit(self, frame, name, state, language == JSONATA, entered_time)
+        visit.entered_event = event_id
+        visit.prior = self.history.events[event_id:]
         return visit
 
 
@@ -333,6 +438,10 @@ class Visit:
         self.task_token: str | None = None
         self.map_item: tuple[int, Any] | None = None
         self._entered_text: str | None = None
+        self.exited_event = 0
+        self.assigned: dict[str, Any] | None = None
+        # A state resumed after a restart: the events it had recorded after its Entered event.
+        self.prior: list[dict[str, Any]] | None = None
 
     # --- history -------------------------------------------------------------------------
 
@@ -352,9 +461,10 @@ class Visit:
         }
         if assigned:
             self.frame.variables.update(assigned)
+            self.assigned = assigned
             details["assignedVariables"] = {key: to_json(value) for key, value in assigned.items()}
             details["assignedVariablesDetails"] = {"truncated": False}
-        self.event(f"{self.state['Type']}StateExited", details)
+        self.exited_event = self.event(f"{self.state['Type']}StateExited", details)
         return output
 
     def stamp(self, failure: ExecutionFailure) -> None:
@@ -476,6 +586,10 @@ class Visit:
         """Run `attempt`, retrying and catching its failures as the state's Retry/Catch say."""
         retriers = self.state.get("Retry", [])
         used = [0] * len(retriers)
+        if self.prior is not None:
+            caught = await self._resume_retries(raw, retriers, used)
+            if caught is not None:
+                return caught
         while True:
             try:
                 return await attempt()
@@ -487,7 +601,40 @@ class Visit:
                 if delay is None:
                     return self._catch(raw, failure)
                 self.retry_count += 1
+                await self.run.checkpoint()
                 await self.run.clock.sleep(delay)
+
+    async def _resume_retries(
+        self, raw: Any, retriers: list[dict[str, Any]], used: list[int]
+    ) -> Transition | None:
+        """A Task state resumed after a restart: count the failed attempts it had recorded
+        against its retriers (so MaxAttempts and RetryCount hold), wait out what is left of
+        a back-off it was in, or catch a failure it had recorded and not yet handled. Parallel
+        and Map states start their attempts over."""
+        prior, self.prior = self.prior or [], None
+        if self.state["Type"] != "Task":
+            return None
+        pending: tuple[float, float] | None = None
+        for event in prior:
+            details = event.get(details_key(event["type"])) or {}
+            if event["type"] not in _ATTEMPT_FAILURES or details.get("error") == INTERRUPTED:
+                pending = None
+                continue
+            failure = ExecutionFailure(details.get("error"), details.get("cause"))
+            self.stamp(failure)
+            delay = self._retry_delay(retriers, used, failure) if failure.catchable else None
+            if delay is None:
+                if failure.catchable:
+                    return self._catch(raw, failure)
+                raise failure
+            self.retry_count += 1
+            pending = (event["timestamp"].timestamp(), delay)
+        if pending is not None:  # stopped during the back-off: only its rest is left
+            failed_at, delay = pending
+            remaining = failed_at + delay - self.run.clock.now()
+            if remaining > 0:
+                await self.run.clock.sleep(remaining)
+        return None
 
     def _retry_delay(
         self, retriers: list[dict[str, Any]], used: list[int], failure: ExecutionFailure

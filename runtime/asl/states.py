@@ -127,13 +127,18 @@ async def run_wait(visit: Visit, raw: Any) -> Transition:
 
 
 async def _sleep_until(visit: Visit, target: float) -> None:
-    remaining = target - visit.run.clock.now()
-    if remaining > 0:
-        await visit.run.clock.sleep(remaining)
+    """Sleep until ``target``, an absolute time: a Wait resumed after a restart keeps it."""
+    clock = visit.run.clock
+    if target - clock.now() > 0:
+        await visit.run.checkpoint()
+        remaining = target - clock.now()
+        if remaining > 0:
+            await clock.sleep(remaining)
 
 
 def _jsonpath_wait_target(visit: Visit, effective: Any) -> float:
-    state, now = visit.state, visit.run.clock.now()
+    # Seconds count from the state's entry (kept across a restart), not from now.
+    state, now = visit.state, visit.entered_time
     if "Seconds" in state:
         return now + state["Seconds"]
     if "Timestamp" in state:
@@ -170,7 +175,7 @@ def _jsonata_wait_target(visit: Visit, states: dict[str, Any]) -> float:
                 f"The Seconds field must be an integer between 0 and {MAX_WAIT_SECONDS}, "
                 f"but was: {to_json(seconds)}"
             )
-        return visit.run.clock.now() + seconds
+        return visit.entered_time + seconds
     value = visit.resolve(state["Timestamp"], "Timestamp", states)
     nanos = parse_timestamp(value)
     if nanos is None:

@@ -9,12 +9,15 @@ from typing import Any
 from runtime.asl import errors
 from runtime.asl.concurrency import race
 from runtime.asl.errors import ExecutionFailure, TaskError, query_error, runtime_error
-from runtime.asl.interpreter import Transition, Visit
+from runtime.asl.interpreter import INTERRUPTED, INTERRUPTED_CAUSE, Transition, Visit
 from runtime.asl.payload import read_parameter, to_json
 from runtime.asl.resources import ResourceKind, classify
 
 
 async def run_task(visit: Visit, raw: Any) -> Transition:
+    if visit.prior:
+        _interrupted(visit)
+
     async def attempt() -> Transition:
         state = visit.state
         kind = classify(state["Resource"])
@@ -44,6 +47,19 @@ async def run_task(visit: Visit, raw: Any) -> Transition:
         return state.get("Next"), visit.exit(output, assigned)
 
     return await visit.with_retry_and_catch(raw, attempt)
+
+
+def _interrupted(visit: Visit) -> None:
+    """A Task resumed after a restart whose last recorded event is an attempt in flight
+    (scheduled, started or submitted, with no outcome): that attempt is recorded as failed
+    with ``INTERRUPTED`` before the task runs again. It counts against no retrier."""
+    assert visit.prior is not None
+    kind = classify(visit.state["Resource"])
+    family = kind.family
+    last = visit.prior[-1]["type"]
+    if last in (f"{family}Scheduled", f"{family}Started", "TaskSubmitted"):
+        details = {**_resource_details(kind), "error": INTERRUPTED, "cause": INTERRUPTED_CAUSE}
+        visit.event(f"{family}Failed", details)
 
 
 def _jsonpath_seconds(visit: Visit, effective: Any, field: str) -> int | None:
@@ -85,6 +101,8 @@ async def _invoke(
     visit.event(f"{family}Scheduled", _scheduled_details(kind, payload, timeout, heartbeat))
     visit.event(f"{family}Started", _resource_details(kind) if family == "Task" else {})
     run = visit.run
+    # The attempt is recorded before it can have any effect outside the execution.
+    await run.checkpoint()
     token = visit.task_token
     if token is not None:
         run.tokens.open(token)
