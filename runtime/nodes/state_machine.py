@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from runtime.asl import ExecutionRun, InvalidDefinition, TaskError, TaskTokens
 from runtime.asl import StateMachine as AslMachine
 from runtime.asl.graph import StatusTracker
+from runtime.asl.interpreter import Resume
 from runtime.asl.payload import to_json
 from runtime.clock import ManualClock
-from runtime.events import Event, Message, NodeState
+from runtime.events import Event, Message, NodeState, RunState
 from runtime.nodes.base import Field, Kind, Problem
 from runtime.nodes.behaviour import (
     DeliveryFailed,
@@ -27,6 +30,7 @@ from runtime.nodes.behaviour import (
     parse_json_body,
 )
 from runtime.nodes.function import COMPUTE_TARGETS
+from runtime.store import LogRecord, StoreError
 
 MAX_DEFINITION_CHARS = 1048576
 STATE_TYPES = frozenset({"Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"})
@@ -70,9 +74,11 @@ class StateMachine(Kind):
             "type",
             "choice",
             "STANDARD",
-            "STANDARD: up to a year, exactly-once transitions, full execution history. EXPRESS: "
-            "up to 5 minutes, at-least-once, no .sync or .waitForTaskToken tasks, history only "
-            "through logging. Fixed when the machine is created.",
+            "STANDARD: up to a year, exactly-once transitions, full execution history, kept in "
+            "the run's store: after a restart a running execution resumes where it was. "
+            "EXPRESS: up to 5 minutes, at-least-once, no .sync or .waitForTaskToken tasks, "
+            "history only through logging, and no state kept between transitions: one running "
+            "when its run stops ends ABORTED. Fixed when the machine is created.",
             choices=("STANDARD", "EXPRESS"),
         ),
         Field(
@@ -292,6 +298,21 @@ class ExecutionRecord:
     launched: bool = False
     run: ExecutionRun | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    # What the machine's executions log holds of it (see ExecutionLog): the definition it runs,
+    # the last state entered or left in the machine's own scope, the variables there, how many
+    # history events are in the log, its end and whether its outcome was sent on.
+    definition_key: str = ""
+    machine_type: str = "STANDARD"
+    checkpoint: tuple[Any, ...] | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    logged: int = 0
+    end: dict[str, Any] | None = None
+    sent: bool = False
+    resume: Resume | None = None
+
+    @property
+    def express(self) -> bool:
+        return self.machine_type == "EXPRESS"
 
     def describe(self) -> dict[str, Any]:
         """DescribeExecution's answer (input and output as JSON text, dates as epoch seconds)."""
@@ -370,6 +391,9 @@ class StateMachineNode(NodeRuntime):
     output, or ``{"Error", "Cause", ...}`` counted as an error, along the out-edges that are not
     Task calls. The last ``MAX_EXECUTIONS_KEPT`` executions stay readable with their history,
     and every state change is emitted as ``ExecutionStateChanged`` for the live view.
+
+    Executions live in the run's store (``ExecutionLog``): a new engine on the same store lists
+    the finished ones with their history and resumes the STANDARD ones that were running.
     """
 
     kind = "state_machine"
@@ -379,55 +403,105 @@ class StateMachineNode(NodeRuntime):
         self.machine_type: str = self.settings["type"]
         self.setup_error = ""
         self.machine: AslMachine | None = None
+        definition = effective_definition(self.settings)
+        self.definition_key = ""
+        # Definitions executions run on, by key: the current one and those of executions
+        # resumed from the log (an execution keeps the definition it started with).
+        self._definitions: dict[str, dict[str, Any]] = {}
+        self._machines: dict[str, AslMachine] = {}
         try:
-            machine = AslMachine(
-                effective_definition(self.settings),
-                name=self.id,
-                state_machine_type=self.machine_type,
-            )
+            machine = self._build(definition, self.machine_type, validate=True)
         except (InvalidDefinition, ValueError, TypeError) as error:
             self.state = NodeState.NOT_RUNNABLE
             self.setup_error = str(error)
         else:
-            machine.arn = self.arn
-            limit = EXPRESS_MAX_SECONDS if self.express else STANDARD_MAX_SECONDS
-            machine.timeout_seconds = min(machine.timeout_seconds or limit, limit)
             self.machine = machine
+            self.definition_key = definition_key(definition, self.machine_type)
+            self._definitions[self.definition_key] = {
+                "definition": definition,
+                "type": self.machine_type,
+            }
+            self._machines[self.definition_key] = machine
         self.resources = TopologyResources(self)
         called = called_nodes(self.settings["definition"]) if self.machine else set()
         self.output_links = [link for link in self.links if not is_call(link, called)]
         self.executions: OrderedDict[str, ExecutionRecord] = OrderedDict()
         self.counts = {"started": 0, "succeeded": 0, "failed": 0, "timed_out": 0, "aborted": 0}
         self.running = 0
+        self.resumed = 0
+        self.store_error = ""
         self._group: asyncio.TaskGroup | None = None
         self._backlog: list[tuple[ExecutionRecord, Message | None]] = []
+        self._resends: list[ExecutionRecord] = []
+        self.log = ExecutionLog(self)
+
+    def _build(self, definition: Any, machine_type: str, *, validate: bool) -> AslMachine:
+        machine = AslMachine(
+            definition, name=self.id, state_machine_type=machine_type, validate=validate
+        )
+        machine.arn = self.arn
+        limit = EXPRESS_MAX_SECONDS if machine_type == "EXPRESS" else STANDARD_MAX_SECONDS
+        machine.timeout_seconds = min(machine.timeout_seconds or limit, limit)
+        return machine
 
     @property
     def express(self) -> bool:
         return self.machine_type == "EXPRESS"
+
+    @property
+    def stopping(self) -> bool:
+        """The run is being stopped: what its cancellation does to executions is not theirs
+        to keep (they resume when the run starts again)."""
+        state = self.engine.state
+        return state is RunState.STOPPING or state is RunState.STOPPED
+
+    async def start(self) -> None:
+        """Read the executions log back: finished executions are listed again, STANDARD ones
+        that were running resume, EXPRESS ones that were running end ABORTED."""
+        try:
+            values = await self.log.read()
+        except Exception as error:  # noqa: BLE001 - the run starts; the node says why
+            self.store_error = store_problem(error)
+            return
+        if values:
+            self._restore(values)
+        if self.log.appended > self.log.written:
+            await self._checkpoint()
 
     def tasks(self) -> list[tuple[str, TaskFactory]]:
         return [("executions", self.own_executions)]
 
     async def own_executions(self) -> None:
         """Holds the TaskGroup every execution of this node runs in, until the run stops."""
-        async with asyncio.TaskGroup() as group:
-            self._group = group
-            backlog, self._backlog = self._backlog, []
-            for record, message in backlog:
-                self._spawn(record, message)
-            try:
-                await asyncio.get_running_loop().create_future()
-            finally:
-                self._group = None
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                backlog, self._backlog = self._backlog, []
+                for record, message in backlog:
+                    self._spawn(record, message)
+                resends, self._resends = self._resends, []
+                for record in resends:
+                    group.create_task(self._resend(record), name=f"{self.id}:outcome:{record.name}")
+                try:
+                    await asyncio.get_running_loop().create_future()
+                finally:
+                    self._group = None
+        finally:
+            # What the executions recorded before the stop goes to the store with it.
+            with contextlib.suppress(Exception):
+                await self.log.flush()
 
     # --- starting executions ----------------------------------------------------------------
     async def accept(self, messages: list[Message], link: Link | None) -> None:
         self.note_received(messages)
+        started: list[tuple[ExecutionRecord, Message]] = []
         for message in messages:
             try:
                 record = self.new_execution(
-                    parse_json_body(message.body), name=message.id, source="message"
+                    parse_json_body(message.body),
+                    name=message.id,
+                    source="message",
+                    trace=message.trace_id,
                 )
             except StartRefused as refused:
                 if refused.code == "ExecutionAlreadyExists":
@@ -439,7 +513,19 @@ class StateMachineNode(NodeRuntime):
                 self.stats.duplicates += 1
                 continue
             record.trace_id = message.trace_id
-            self._spawn(record, message)
+            started.append((record, message))
+        if not started:
+            return
+        try:
+            await self._stored([record for record, _ in started])
+        except StartRefused as refused:
+            # Not acknowledged: the sender keeps the messages and delivers them again.
+            raise DeliveryFailed(
+                refused.code, refused.message, failed=[message for _, message in started]
+            ) from None
+        for record, message in started:
+            if not record.launched:
+                self._spawn(record, message)
 
     async def start_execution(
         self,
@@ -450,9 +536,12 @@ class StateMachineNode(NodeRuntime):
         source: str = "api",
     ) -> str | dict[str, Any]:
         """StartExecution: the execution ARN at once, or with ``sync`` DescribeExecution's
-        answer once it ends. Raises StartRefused (InvalidExecutionInput, ...)."""
+        answer once it ends. Raises StartRefused (InvalidExecutionInput, ...). Answers only once
+        the store holds the start (a durable store: committed)."""
         self.stats.received += 1
         record = self.new_execution(input, name=name, source=source)
+        if not record.launched:
+            await self._stored([record])
         if sync:
             if not record.launched:
                 await self.run_execution(record, None)
@@ -462,12 +551,27 @@ class StateMachineNode(NodeRuntime):
             self._spawn(record, None)
         return record.arn
 
+    async def _stored(self, records: list[ExecutionRecord]) -> None:
+        """Wait until the store holds these starts; StartRefused(ServiceUnavailable) when it
+        cannot take them (those not yet running are forgotten: the caller may try again)."""
+        try:
+            await self.log.flush()
+        except Exception as error:  # noqa: BLE001 - any store failure refuses the start
+            for record in records:
+                if not record.launched and self.executions.get(record.name) is record:
+                    del self.executions[record.name]
+            raise StartRefused(
+                "ServiceUnavailable", f"The execution could not be stored: {store_problem(error)}"
+            ) from None
+
     async def start_sync_execution(self, input: Any = None, name: str | None = None) -> Any:
         """StartSyncExecution (API gateway). AWS allows it for EXPRESS machines only; Flowyard
         runs STANDARD machines the same way rather than refusing."""
         return await self.start_execution(input, name=name, sync=True, source="api")
 
-    def new_execution(self, input: Any, *, name: str | None, source: str) -> ExecutionRecord:
+    def new_execution(
+        self, input: Any, *, name: str | None, source: str, trace: str = ""
+    ) -> ExecutionRecord:
         if self.machine is None:
             raise StartRefused("InvalidDefinition", self.setup_error or "no valid definition")
         input = {} if input is None else input
@@ -496,14 +600,22 @@ class StateMachineNode(NodeRuntime):
             input=input,
             source=source,
             started=self.clock.now(),
+            trace_id=trace,
+            definition_key=self.definition_key,
+            machine_type=self.machine_type,
         )
         self.executions[name] = record
+        self.log.started(record)
+        self._forget_oldest()
+        return record
+
+    def _forget_oldest(self) -> None:
         while len(self.executions) > MAX_EXECUTIONS_KEPT:
             oldest = next(iter(self.executions.values()))
             if oldest.status == "RUNNING":
                 break  # running executions stay findable (callbacks, stop)
             self.executions.popitem(last=False)
-        return record
+            self.log.garbage += 1
 
     def _new_name(self) -> str:
         bits = f"{self.engine.rng.getrandbits(128):032x}"
@@ -518,13 +630,40 @@ class StateMachineNode(NodeRuntime):
             self.run_execution(record, message), name=f"{self.id}:execution:{record.name}"
         )
 
+    def machine_for(self, record: ExecutionRecord) -> AslMachine | None:
+        """The machine an execution runs: the definition it started with, when it was started
+        on another revision of this node and resumed from the log."""
+        key = record.definition_key
+        machine = self._machines.get(key)
+        if machine is None:
+            stored = self._definitions.get(key)
+            if stored is None:
+                return self.machine
+            machine = self._build(stored["definition"], stored["type"], validate=False)
+            self._machines[key] = machine
+        return machine
+
     async def run_execution(self, record: ExecutionRecord, message: Message | None) -> None:
         """Runs one execution to its end, records it and sends its outcome on; never raises
         (except cancellation, which marks it ABORTED)."""
-        assert self.machine is not None
         record.launched = True
+        resume, record.resume = record.resume, None
+        try:
+            machine = self.machine_for(record)
+        except (InvalidDefinition, ValueError, TypeError) as error:
+            machine, problem = None, str(error)
+        else:
+            problem = self.setup_error or "no valid definition"
+        if machine is None:
+            self.counts["started"] += 1
+            self.running += 1
+            self._finish(record, "FAILED", None, "States.Runtime", problem)
+            await self._send_outcome(record, message)
+            await self._sent(record)
+            return
+        durable = not record.express
         run = ExecutionRun(
-            self.machine,
+            machine,
             record.input,
             clock=self.clock,
             resources=self.resources,
@@ -533,6 +672,11 @@ class StateMachineNode(NodeRuntime):
             name=record.name,
             on_event=lambda event: self._heard(record, event),
             on_step=lambda visit, state, step, value: self._stepped(record, visit, step, value),
+            on_transition=(
+                (lambda *change: self._transitioned(record, *change)) if durable else None
+            ),
+            checkpoint=self._checkpoint if durable else None,
+            resume=resume,
         )
         run.arn = record.arn
         record.run = run
@@ -554,6 +698,7 @@ class StateMachineNode(NodeRuntime):
                 record, execution.status.value, execution.output, execution.error, execution.cause
             )
         await self._send_outcome(record, message)
+        await self._sent(record)
 
     def _finish(
         self,
@@ -570,11 +715,33 @@ class StateMachineNode(NodeRuntime):
         key = status.lower()
         self.counts[key] = self.counts.get(key, 0) + 1
         level = self.settings["log_level"]
-        if self.express and (level == "OFF" or (level != "ALL" and status == "SUCCEEDED")):
+        if record.express and (level == "OFF" or (level != "ALL" and status == "SUCCEEDED")):
             # Express machines keep history only through logging (spec 6.10).
             record.history, record.steps, record.history_kept = [], {}, False
+        if not self.stopping:
+            # In the same step as the closing event: the log never holds one without the other.
+            self.log.ended(record)
         record.done.set()
         self._emit_status(record)
+
+    async def _sent(self, record: ExecutionRecord) -> None:
+        """The outcome went on: recorded, and what the execution recorded is made durable."""
+        if self.stopping:
+            return
+        record.sent = True
+        self.log.add(record.name, ["sent"])
+        await self._checkpoint()
+
+    async def _checkpoint(self) -> None:
+        """Make what the executions recorded durable. A store that fails is reported on the
+        node and the execution goes on: after a crash it resumes from what was stored."""
+        try:
+            await self.log.flush()
+        except Exception as error:  # noqa: BLE001 - reported; the execution goes on
+            self.store_error = store_problem(error)
+            self.stats.errors += 1
+        else:
+            self.store_error = ""
 
     def _emit_status(self, record: ExecutionRecord) -> None:
         self.engine.emit(
@@ -590,14 +757,33 @@ class StateMachineNode(NodeRuntime):
 
     def _heard(self, record: ExecutionRecord, event: dict[str, Any]) -> None:
         now = self.clock.now()
+        if not record.express and not self.stopping:
+            self.log.add(record.name, ["ev", plain_event(event)])
+            record.logged += 1
         for state, status in record.tracker.feed(event):
             self.engine.emit(ExecutionStateChanged(now, self.id, record.name, state, status))
+
+    def _transitioned(self, record: ExecutionRecord, change: str, visit: Any, nxt: Any) -> None:
+        """A state of the machine's own scope was entered or left: where it would resume."""
+        if self.stopping:
+            return
+        if change == "entered":
+            record.checkpoint = ("at", visit.name, visit.entered_event, visit.entered_time)
+            self.log.add(record.name, list(record.checkpoint))
+            return
+        record.checkpoint = ("left", nxt, visit.exited_event)
+        if visit.assigned:
+            record.variables.update(visit.assigned)
+        self.log.add(record.name, ["left", nxt, visit.exited_event, visit.assigned])
 
     def _stepped(self, record: ExecutionRecord, visit: int, step: str, value: Any) -> None:
         if record.step_count >= MAX_STEPS_KEPT:
             return
         record.step_count += 1
-        record.steps.setdefault(visit, []).append((step, to_json(value)))
+        text = to_json(value)
+        record.steps.setdefault(visit, []).append((step, text))
+        if not record.express and not self.stopping:
+            self.log.add(record.name, ["st", visit, step, text])
 
     async def _send_outcome(self, record: ExecutionRecord, message: Message | None) -> None:
         if record.status == "SUCCEEDED":
@@ -614,6 +800,8 @@ class StateMachineNode(NodeRuntime):
             out = Message.new(
                 body, now=self.clock.now(), node=self.id, traced=record.source == "ui"
             )
+            if record.trace_id:
+                out = dataclasses.replace(out, trace_id=record.trace_id)
         else:
             out = message.derive(self.id, body=body)
         if record.status != "SUCCEEDED":
@@ -622,6 +810,83 @@ class StateMachineNode(NodeRuntime):
             self.stats.acked += 1
         if self.output_links:
             await self.send_on([out], self.output_links)
+
+    async def _resend(self, record: ExecutionRecord) -> None:
+        """The outcome of an execution that ended before a restart and was not sent on."""
+        await self._send_outcome(record, None)
+        await self._sent(record)
+
+    # --- the executions log, read back ------------------------------------------------------
+    def _restore(self, values: list[Any]) -> None:
+        executions, definitions, starts = replay(values)
+        for key, stored in definitions.items():
+            self._definitions.setdefault(key, stored)
+        self.log.definitions = set(definitions)
+        for record in executions.values():
+            if record.end is None and record.history:
+                record.end = closing_end(record.history[-1])  # a closing event, and no end
+            if record.end is not None:
+                apply_end(record, record.end)
+        self.executions = executions
+        self._forget_oldest()
+        self.log.garbage = max(0, starts - len(self.executions))
+        for record in self.executions.values():
+            if record.end is not None:
+                if not record.sent:
+                    self._resends.append(record)
+            elif record.express:
+                self._lost(record)
+            else:
+                try:
+                    record.resume = self._resume_point(record)
+                except (LookupError, ValueError, TypeError) as error:
+                    # A log this code cannot resume from: said, not guessed at.
+                    self._unresumable(record, f"{type(error).__name__}: {error}")
+                    continue
+                self.resumed += 1
+                self._spawn(record, None)
+
+    def _lost(self, record: ExecutionRecord) -> None:
+        """An EXPRESS execution that was running when its run stopped: Express workflows keep
+        no state between transitions (AWS records them only in CloudWatch Logs), so it cannot
+        resume; it ends ABORTED saying why, and sends no outcome."""
+        record.history, record.steps, record.history_kept = [], {}, False
+        record.status, record.error, record.cause = "ABORTED", "Flowyard.RunStopped", LOST_CAUSE
+        record.stopped = self.clock.now()
+        self.counts["aborted"] += 1
+        self.log.ended(record)
+        record.sent = True
+        self.log.add(record.name, ["sent"])
+        record.done.set()
+
+    def _unresumable(self, record: ExecutionRecord, problem: str) -> None:
+        record.status, record.error = "FAILED", "States.Runtime"
+        record.cause = f"The execution could not be resumed from the run's store: {problem}"
+        record.stopped = self.clock.now()
+        self.counts["failed"] += 1
+        self.log.ended(record)
+        self._resends.append(record)
+        record.done.set()
+
+    def _resume_point(self, record: ExecutionRecord) -> Resume:
+        """Where a STANDARD execution picks up: at the last state of the machine's own scope it
+        entered (that state runs again from its recorded input, without a second Entered
+        event), or at the state after the last one it left."""
+        history = record.history
+        checkpoint = record.checkpoint
+        variables = dict(record.variables)
+        if checkpoint is None:
+            machine = self.machine_for(record) or self.machine
+            start = machine.definition["StartAt"] if machine is not None else ""
+            return Resume(history, record.started, start, record.input, variables)
+        if checkpoint[0] == "at":
+            _, state, event_id, entered = checkpoint
+            details = history[event_id - 1]["stateEnteredEventDetails"]
+            data = json.loads(details["input"])
+            return Resume(history, record.started, state, data, variables, (event_id, entered))
+        _, state, event_id = checkpoint
+        output = json.loads(history[event_id - 1]["stateExitedEventDetails"]["output"])
+        return Resume(history, record.started, state, output, variables)
 
     # --- controlling executions -------------------------------------------------------------
     def stop_execution(self, name: str, error: str | None = None, cause: str | None = None) -> bool:
@@ -661,9 +926,321 @@ class StateMachineNode(NodeRuntime):
                 "status": latest.status,
                 "states": dict(latest.tracker.statuses),
             }
+        if self.resumed:
+            gauges["resumed"] = self.resumed
         if self.setup_error:
             gauges["error"] = self.setup_error
+        if self.store_error:
+            gauges["store_error"] = self.store_error
         return gauges
+
+
+# --- the executions log -----------------------------------------------------------------------
+#
+# A machine keeps its executions in one log of the run's store, "<node id>#executions",
+# partition 0 (node ids cannot hold "#"; the hosting layer counts "<node id>#<part>" as the
+# node's own, so a removed machine's executions are dropped with it). Each log record is a
+# batch of one execution's items, {"x": name, "i": [item, ...]}, in the order they happened:
+#   ["start", {arn, input, source, started, trace, def, type}]     StartExecution
+#   ["ev", event]                    a history event, its timestamp as epoch seconds
+#   ["st", visit, step, value text]  a data-processing step (the execution view's steps)
+#   ["at", state, event id, time]    a state of the machine's own scope was entered
+#   ["left", next state or None, event id, assigned variables or None]   ... and left
+#   ["vars", variables]              the variables of the machine's scope (rewritten logs)
+#   ["end", {status, output, error, cause, stopped}]
+#   ["sent"]                         its outcome went along the out-edges
+# and {"def": key, "definition", "type"} once for each definition executions run on. A record
+# is appended in one store call, so a crash leaves a prefix of whole records. Record
+# timestamps are the log's epoch, which a rewrite increments: a rewrite appends {"compact": n}
+# and n records (definitions, then one per execution kept, holding all its items), then trims
+# every record of earlier epochs. Reading starts over at each complete rewrite.
+
+COMPACT_AFTER = MAX_EXECUTIONS_KEPT  # executions the log holds and the node no longer keeps
+READ_CHUNK = 500
+LOST_CAUSE = (
+    "The run stopped (its process ended) while this EXPRESS execution ran. Express workflows "
+    "keep no state between transitions, so it was not resumed when the run started again."
+)
+_CLOSING = {
+    "ExecutionSucceeded": "SUCCEEDED",
+    "ExecutionFailed": "FAILED",
+    "ExecutionTimedOut": "TIMED_OUT",
+    "ExecutionAborted": "ABORTED",
+}
+
+
+def store_problem(error: Exception) -> str:
+    if isinstance(error, StoreError):
+        return f"{error.code}: {error.message}"
+    return f"{type(error).__name__}: {error}"
+
+
+def definition_key(definition: Any, machine_type: str) -> str:
+    text = json.dumps([machine_type, definition], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class ExecutionLog:
+    """Appends a machine's execution items to its log in the run's store, in order and one
+    write at a time: what piles up while a write is out goes in the next one (group commit).
+    ``flush()`` returns once everything added before it is stored (committed on a durable
+    store). Once ``COMPACT_AFTER`` executions in the log are no longer kept, the next write
+    rewrites it from the executions kept."""
+
+    def __init__(self, node: StateMachineNode) -> None:
+        self.node = node
+        self.store = node.engine.store
+        self.name = f"{node.id}#executions"
+        self.pending: list[tuple[str | None, Any]] = []
+        self.appended = 0
+        self.written = 0
+        self.epoch = 0
+        self.garbage = 0
+        self.definitions: set[str] = set()
+        self.rewrites = 0
+        # One write at a time, in order; what piles up meanwhile goes in the next one.
+        self._lock = asyncio.Lock()
+
+    def add(self, name: str | None, item: Any) -> None:
+        self.pending.append((name, item))
+        self.appended += 1
+
+    def started(self, record: ExecutionRecord) -> None:
+        key = record.definition_key
+        if key and key not in self.definitions:
+            self.definitions.add(key)
+            self.add(None, {"def": key, **self.node._definitions[key]})
+        self.add(record.name, ["start", start_meta(record)])
+
+    def ended(self, record: ExecutionRecord) -> None:
+        if record.express and record.history_kept:
+            # Express executions log their history when they end, as far as logging keeps it.
+            for event in record.history:
+                self.add(record.name, ["ev", plain_event(event)])
+            for visit, steps in record.steps.items():
+                for step, text in steps:
+                    self.add(record.name, ["st", visit, step, text])
+        record.end = end_meta(record)
+        self.add(record.name, ["end", record.end])
+
+    async def flush(self) -> None:
+        target = self.appended
+        async with self._lock:
+            if self.written < target:
+                await self._write()
+        if self.store.durable:
+            await self.store.sync()
+
+    async def _write(self) -> None:
+        batch, self.pending = self.pending, []
+        rewrite = self.garbage >= COMPACT_AFTER and not self.node.stopping
+        records = self._rewrite() if rewrite else self._records(batch)
+        try:
+            if records:
+                await self.store.log_append(self.name, 0, records)
+            if rewrite:
+                await self.store.log_trim(self.name, 0, float(self.epoch))
+        finally:
+            # Handed to the store even when this call failed or was cancelled on its way
+            # (SqliteStore keeps and retries its journal): never appended twice.
+            self.written += len(batch)
+
+    def _records(self, batch: list[tuple[str | None, Any]]) -> list[LogRecord]:
+        epoch = float(self.epoch)
+        records: list[LogRecord] = []
+        grouped: dict[str, list[Any]] = {}
+        for name, item in batch:
+            if name is None:
+                records.append(LogRecord(0, None, item, epoch))
+            else:
+                grouped.setdefault(name, []).append(item)
+        records.extend(
+            LogRecord(0, name, {"x": name, "i": items}, epoch) for name, items in grouped.items()
+        )
+        return records
+
+    def _rewrite(self) -> list[LogRecord]:
+        """The log as the executions kept: everything added so far is in them (the pending
+        items included), as far as the log would have held it."""
+        self.epoch += 1
+        self.garbage = 0
+        self.rewrites += 1
+        epoch = float(self.epoch)
+        node = self.node
+        kept = list(node.executions.values())
+        keys = {record.definition_key for record in kept} | {node.definition_key}
+        values: list[Any] = [
+            {"def": key, **node._definitions[key]}
+            for key in sorted(keys)
+            if key in node._definitions
+        ]
+        self.definitions = {value["def"] for value in values}
+        values.extend({"x": record.name, "i": items_of(record)} for record in kept)
+        return [
+            LogRecord(0, None, {"compact": len(values)}, epoch),
+            *(LogRecord(0, value.get("x"), value, epoch) for value in values),
+        ]
+
+    async def read(self) -> list[Any]:
+        """Every record value the log holds, oldest first."""
+        start, end = await self.store.log_bounds(self.name, 0)
+        values: list[Any] = []
+        offset = start
+        while offset < end:
+            chunk = await self.store.log_read(self.name, 0, offset, READ_CHUNK)
+            if not chunk:
+                break
+            for record in chunk:
+                values.append(record.value)
+                self.epoch = max(self.epoch, int(record.timestamp))
+            offset = chunk[-1].offset + 1
+        return values
+
+
+def start_meta(record: ExecutionRecord) -> dict[str, Any]:
+    return {
+        "arn": record.arn,
+        "machine": record.state_machine_arn,
+        "input": record.input,
+        "source": record.source,
+        "started": record.started,
+        "trace": record.trace_id,
+        "def": record.definition_key,
+        "type": record.machine_type,
+    }
+
+
+def end_meta(record: ExecutionRecord) -> dict[str, Any]:
+    return {
+        "status": record.status,
+        "output": record.output,
+        "error": record.error,
+        "cause": record.cause,
+        "stopped": record.stopped,
+        "kept": record.history_kept,
+    }
+
+
+def items_of(record: ExecutionRecord) -> list[Any]:
+    """One execution as the log would hold it, in the fewest items."""
+    items: list[Any] = [["start", start_meta(record)]]
+    items.extend(["ev", plain_event(event)] for event in record.history[: record.logged])
+    if record.express and record.end is not None and record.history_kept:
+        items.extend(["ev", plain_event(event)] for event in record.history)
+    for visit, steps in record.steps.items():
+        items.extend(["st", visit, step, text] for step, text in steps)
+    if record.variables:
+        items.append(["vars", record.variables])
+    if record.checkpoint is not None:
+        items.append(list(record.checkpoint) + ([None] if record.checkpoint[0] == "left" else []))
+    if record.end is not None:
+        items.append(["end", record.end])
+    if record.sent:
+        items.append(["sent"])
+    return items
+
+
+def replay(
+    values: list[Any],
+) -> tuple[OrderedDict[str, ExecutionRecord], dict[str, dict[str, Any]], int]:
+    """The executions a log holds (in start order), the definitions they run on, and how many
+    starts it holds (executions replaced or no longer kept included)."""
+    executions: OrderedDict[str, ExecutionRecord] = OrderedDict()
+    definitions: dict[str, dict[str, Any]] = {}
+    starts = 0
+    index = 0
+    while index < len(values):
+        value = values[index]
+        index += 1
+        if "compact" in value:
+            if index + value["compact"] > len(values):
+                break  # a rewrite cut short (never expected: it is one append)
+            executions.clear()
+            definitions.clear()
+            starts = 0
+            continue
+        if "def" in value:
+            definitions[value["def"]] = {"definition": value["definition"], "type": value["type"]}
+            continue
+        name = value["x"]
+        for item in value["i"]:
+            starts += replay_item(executions, name, item)
+    return executions, definitions, starts
+
+
+def replay_item(executions: OrderedDict[str, ExecutionRecord], name: str, item: list[Any]) -> int:
+    tag = item[0]
+    if tag == "start":
+        meta = item[1]
+        executions.pop(name, None)  # a name used again after its execution was let go
+        executions[name] = ExecutionRecord(
+            name=name,
+            arn=meta["arn"],
+            state_machine_arn=meta["machine"],
+            input=meta["input"],
+            source=meta["source"],
+            started=meta["started"],
+            trace_id=meta.get("trace", ""),
+            launched=True,
+            definition_key=meta.get("def", ""),
+            machine_type=meta.get("type", "STANDARD"),
+        )
+        return 1
+    record = executions.get(name)
+    if record is None:
+        return 0
+    if tag == "ev":
+        event = item[1]
+        if event["id"] == len(record.history) + 1:  # a repeated item is read once
+            event = {**event, "timestamp": datetime.fromtimestamp(event["timestamp"], tz=UTC)}
+            record.history.append(event)
+            record.logged += 1
+            record.tracker.feed(event)
+    elif tag == "st":
+        _, visit, step, text = item
+        if record.step_count < MAX_STEPS_KEPT:
+            record.step_count += 1
+            record.steps.setdefault(visit, []).append((step, text))
+    elif tag == "at":
+        record.checkpoint = ("at", item[1], item[2], item[3])
+    elif tag == "left":
+        record.checkpoint = ("left", item[1], item[2])
+        if item[3]:
+            record.variables.update(item[3])
+    elif tag == "vars":
+        record.variables = dict(item[1])
+    elif tag == "end":
+        record.end = item[1]
+    elif tag == "sent":
+        record.sent = True
+    return 0
+
+
+def closing_end(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The end a closing history event says, for a log that holds the event without it."""
+    status = _CLOSING.get(event["type"])
+    if status is None:
+        return None
+    details = event.get(event["type"][0].lower() + event["type"][1:] + "EventDetails") or {}
+    output = json.loads(details["output"]) if "output" in details else None
+    stamp = event["timestamp"]
+    return {
+        "status": status,
+        "output": output,
+        "error": details.get("error"),
+        "cause": details.get("cause"),
+        "stopped": stamp.timestamp() if hasattr(stamp, "timestamp") else stamp,
+        "kept": True,
+    }
+
+
+def apply_end(record: ExecutionRecord, end: dict[str, Any]) -> None:
+    record.status = end["status"]
+    record.output, record.error, record.cause = end["output"], end["error"], end["cause"]
+    record.stopped = end["stopped"]
+    record.history_kept = end.get("kept", True)
+    record.launched = True
+    record.done.set()
 
 
 def find_waiting(engine: Any, token: str) -> StateMachineNode:
