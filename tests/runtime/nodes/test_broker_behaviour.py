@@ -147,3 +147,44 @@ async def test_mq_case_6_virtual_topic_queues_each_get_everything_and_their_cons
     assert stats["c0"]["in"] + stats["c1"]["in"] == 10 and stats["c0"]["in"] == 5
     assert stats["c2"]["in"] == 10
     await engine.stop()
+
+
+async def test_mq_exponential_back_off_multiplies_the_delay_after_each_redelivery() -> None:
+    engine = await broker_run(
+        "queue", consumers=1, use_exponential_backoff=True, maximum_redeliveries=3
+    )
+    flaky = Flaky(100)
+    start = engine.clock.now()
+    seen_at: list[float] = []
+
+    async def timed(messages: list[Message], link: Link | None) -> None:
+        seen_at.append(engine.clock.now() - start)
+        await flaky.accept(messages, link)
+
+    engine.node("c0").accept = timed  # type: ignore[method-assign]
+    await engine.send("p", {"order": 1})
+    await engine.advance(60)
+    assert seen_at == [0, 1, 6, 31]  # initial 1 s, then 1 s x 5, then 1 s x 25
+    assert [m.system.get("JMSXDeliveryCount") for m in flaky.seen] == [None, 2, 3, 4]
+    assert len(engine.node("mq").dead_letters) == 1
+    await engine.stop()
+
+
+async def test_mq_a_queue_destination_keeps_its_messages_in_the_runs_store() -> None:
+    engine = await broker_run("queue", consumers=0)
+    for number in range(3):
+        await engine.send("p", {"order": number})
+    held = await engine.store.inventory(engine.clock.now())
+    assert held["queues"] == {"mq": 3}
+    assert engine.snapshot()["nodes"]["mq"]["depth"] == 3
+    await engine.stop()
+
+
+async def test_mq_the_dlq_is_a_store_queue_of_the_node() -> None:
+    engine = await broker_run("queue", consumers=1, maximum_redeliveries=0)
+    engine.node("c0").accept = Flaky(100).accept  # type: ignore[method-assign]
+    await engine.send("p", {"order": 1})
+    held = await engine.store.inventory(engine.clock.now())
+    assert held["queues"] == {"mq#dlq": 1}
+    assert engine.snapshot()["nodes"]["mq"]["dlq_depth"] == 1
+    await engine.stop()
