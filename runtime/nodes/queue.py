@@ -22,6 +22,7 @@ from runtime.nodes.behaviour import (
 )
 from runtime.store import MemoryStore, QueueOptions, QueueRecord, Received, StoreError
 from runtime.store.memory import body_text
+from runtime.store.redis import RedisStore
 
 # Kinds that may consume a queue (an event source mapping or an EventBridge Pipe).
 QUEUE_CONSUMERS = frozenset({"function", "state_machine", "webhook", "log"})
@@ -154,6 +155,8 @@ class Queue(Kind):
 
 
 MAX_BATCH = 10  # ReceiveMessage MaxNumberOfMessages
+REDRIVE_CHUNK = 1000  # records a redrive holds and moves at a time (RedisStore.queue_hold)
+AHEAD = 4  # batches a standard queue's poller takes at once on a shared store, consumer quick
 MAX_WAIT = 20  # ReceiveMessage WaitTimeSeconds
 MAX_ATTRIBUTES = 10
 PURGE_INTERVAL = 60.0
@@ -222,6 +225,7 @@ class QueueNode(NodeRuntime):
         self._version = 0
         self._waiters: list[asyncio.Future[None]] = []
         self.memory = self.engine.store if isinstance(self.engine.store, MemoryStore) else None
+        self.shared = self.engine.store if isinstance(self.engine.store, RedisStore) else None
 
     async def start(self) -> None:
         await self.engine.store.queue_declare(self.id, self.options)
@@ -363,6 +367,10 @@ class QueueNode(NodeRuntime):
                 if self.memory.durable:
                     # A queue acknowledges only what its store holds (SqliteStore: committed).
                     await self.memory.sync()
+            elif self.shared is not None:
+                duplicates = await self.shared.queue_store(
+                    self.id, messages, self.clock.now(), delays
+                )
             else:
                 outcomes = await self.engine.store.queue_send(
                     self.id, messages, self.clock.now(), delays=delays
@@ -487,9 +495,19 @@ class QueueNode(NodeRuntime):
 
     async def _receive_once(self, wanted: int, visibility: float | None) -> list[Received]:
         store = self.engine.store
-        result = await store.queue_receive(
-            self.id, self.clock.now(), max_messages=wanted, visibility_timeout=visibility
-        )
+        if self.shared is not None:
+            # Dead letters stay held in this queue until their copies are in the DLQ.
+            result = await self.shared.queue_receive(
+                self.id,
+                self.clock.now(),
+                max_messages=wanted,
+                visibility_timeout=visibility,
+                hold_letters=True,
+            )
+        else:
+            result = await store.queue_receive(
+                self.id, self.clock.now(), max_messages=wanted, visibility_timeout=visibility
+            )
         self.stats.expired += result.expired
         if result.dead_lettered:
             await self._dead_letter(result.dead_lettered)
@@ -512,6 +530,9 @@ class QueueNode(NodeRuntime):
     async def _dead_letter(self, records: list[QueueRecord]) -> None:
         dlq = self.dead_letter_queue
         assert dlq is not None
+        if self.shared is not None:
+            await self._move_held(records, dlq, self._dead_letter_copy, dead_letters=True)
+            return
         moved: list[Message] = []
         for record in records:
             system = {
@@ -534,6 +555,76 @@ class QueueNode(NodeRuntime):
             )
         self.stats.dead_lettered += len(moved)
         await dlq.store_messages(moved)
+
+    # --- moves on a shared store (Redis): held records, then copy and delete in one script ------
+    def _dead_letter_copy(self, record: QueueRecord, dlq: QueueNode) -> Message:
+        system = {
+            **record.message.system,
+            "DeadLetterQueueSourceArn": self.arn,
+            "ApproximateReceiveCount": record.receive_count,
+            "_sent_at": record.sent_at,
+        }
+        if record.group is not None:
+            # FIFO → FIFO DLQ: the dedup id becomes the message id (semantics §1.8).
+            system["MessageDeduplicationId"] = record.message.id
+        return record.message.derive(dlq.id, system=system)
+
+    def _redrive_copy(self, record: QueueRecord, target: QueueNode) -> Message:
+        system = {
+            name: value
+            for name, value in record.message.system.items()
+            if name not in ("DeadLetterQueueSourceArn", "ApproximateReceiveCount", "_sent_at")
+        }
+        return record.message.derive(target.id, system=system, message_id=self.engine.new_id())
+
+    async def _move_held(
+        self,
+        records: Sequence[QueueRecord],
+        target: QueueNode,
+        copy: Any,
+        *,
+        dead_letters: bool = False,
+    ) -> int:
+        """Move records held in this queue (a receive's dead letters, a redrive's records) to
+        ``target``: each copy is stored and its original deleted by one script, so a worker
+        that dies in between leaves the record held here, to come back when its hold ends.
+        Returns how many moved."""
+        store = self.shared
+        assert store is not None
+        copies = [copy(record, target) for record in records]
+        now = self.clock.now()
+        try:
+            flags = await store.queue_move(self.id, target.id, records, copies, now)
+        except StoreError:
+            # One copy the target refuses (a FIFO queue's missing group): the others move, the
+            # refused ones stay held here.
+            flags = []
+            for record, message in zip(records, copies, strict=True):
+                try:
+                    flags += await store.queue_move(self.id, target.id, [record], [message], now)
+                except StoreError as error:
+                    target.refuse(error.code, error.message, message)
+                    flags.append(0)
+        moved = [i for i, flag in enumerate(flags) if flag]
+        if dead_letters:
+            for i in moved:
+                record = records[i]
+                self.engine.dead_lettered(
+                    self,
+                    record.message,
+                    target.id,
+                    "MaxReceiveCountExceeded",
+                    f"received {record.receive_count} times (maxReceiveCount "
+                    f"{self.options.max_receive_count})",
+                )
+            self.stats.dead_lettered += len(moved)
+        if moved:
+            duplicates = sum(1 for i in moved if flags[i] == 2)
+            target.stats.duplicates += duplicates
+            target.stats.received += len(moved) - duplicates
+            target.note("received", [copies[i] for i in moved])
+            target.wake()
+        return len(moved)
 
     async def delete(self, receipts: Sequence[str]) -> int:
         deleted = await self.engine.store.queue_delete(self.id, receipts, self.clock.now())
@@ -567,8 +658,10 @@ class QueueNode(NodeRuntime):
             raise StoreError(
                 "InvalidParameterValue", "Source queue must be configured as a Dead Letter Queue."
             )
-        records = await self.engine.store.queue_take_all(self.id, self.clock.now())
         by_source = {source.arn: source for source in self.sources}
+        if self.shared is not None:
+            return await self._redrive_shared(destination, by_source)
+        records = await self.engine.store.queue_take_all(self.id, self.clock.now())
         moved = 0
         for record in records:
             target = destination or by_source.get(record.dead_letter_source or "")
@@ -583,6 +676,27 @@ class QueueNode(NodeRuntime):
             await target.store_messages([fresh])
             moved += 1
         return moved
+
+    async def _redrive_shared(
+        self, destination: QueueNode | None, by_source: dict[str, QueueNode]
+    ) -> int:
+        """Redrive on a shared store: a chunk of records held here at a time, each moved to
+        its target in one script, so none is ever in neither queue."""
+        store = self.shared
+        assert store is not None
+        moved = 0
+        while True:
+            records = await store.queue_hold(self.id, self.clock.now(), REDRIVE_CHUNK)
+            by_target: dict[str, tuple[QueueNode, list[QueueRecord]]] = {}
+            for record in records:
+                target = destination or by_source.get(record.dead_letter_source or "")
+                if target is None:
+                    target = self.sources[0]
+                by_target.setdefault(target.id, (target, []))[1].append(record)
+            for target, held in by_target.values():
+                moved += await self._move_held(held, target, self._redrive_copy)
+            if len(records) < REDRIVE_CHUNK:
+                return moved
 
     # --- event source mappings ------------------------------------------------------------------
     def tasks(self) -> list[tuple[str, TaskFactory]]:
@@ -599,6 +713,8 @@ class QueueNode(NodeRuntime):
             batch_size = min(batch_size, MAX_BATCH)
         if self.memory is not None:
             return self._memory_poller(link, batch_size)
+        if self.shared is not None:
+            return self._shared_poller(link, batch_size)
 
         async def poll() -> None:
             while True:
@@ -655,6 +771,107 @@ class QueueNode(NodeRuntime):
                 await self._wait_until(until)
 
         return poll
+
+    def _shared_poller(self, link: Link, batch_size: int) -> TaskFactory:
+        """The mapping on a shared store (Redis): one round trip per batch or fewer. Records are
+        taken without receipt handles, and what the consumer handled is acknowledged by the
+        next take (or on its own before the poller waits, pauses or stops). While the consumer
+        is quick (handing a batch over takes a small part of the visibility timeout) the next
+        take is sent before a batch is handed over, and a standard queue's takes bring
+        ``AHEAD`` batches at a time; a FIFO queue's groups stay locked meanwhile, so their
+        order holds. Dead letters are held by the take and moved to the DLQ atomically."""
+        store = self.shared
+        assert store is not None
+        engine = self.engine
+        timeout = self.options.visibility_timeout
+        ahead = 1 if self.fifo else AHEAD
+
+        def paused() -> bool:
+            return getattr(engine, "_resumed", None) is not None
+
+        async def poll() -> None:
+            taker = store.taker(self.id)
+            acks = b""
+            taken = None
+            handled: list[bytes] = []  # of ``taken``, not in ``acks`` yet
+            version, now = self._version, self.clock.now()
+            pace = 0.0  # how long handing a batch over takes (clock seconds, recent peak)
+            try:
+                while True:
+                    quick = pace * 4 * ahead < timeout
+                    if not taker.outstanding:
+                        if acks and paused():
+                            # Paused: what was handled is deleted now, not after the pause.
+                            done = await store.queue_take(self.id, self.clock.now(), 0, acks=acks)
+                            self.stats.acked += done.acked
+                            acks = b""
+                        await engine.gate()
+                        version, now = self._version, self.clock.now()
+                        await taker.send(now, batch_size * (ahead if quick else 1), acks)
+                        acks = b""
+                    taken = await taker.read()
+                    self.stats.acked += taken.acked
+                    self.stats.expired += taken.expired
+                    if taken.letters:
+                        await self._dead_letter(taken.letters)
+                    messages = taken.messages
+                    if messages:
+                        if quick and not paused():
+                            # The next take travels while these batches are handed over.
+                            version, now = self._version, self.clock.now()
+                            await taker.send(now, batch_size * ahead, acks)
+                            acks = b""
+                        handled = []
+                        for start in range(0, len(messages), batch_size):
+                            began = self.clock.now()
+                            handled += await self._hand_over_shared(
+                                link,
+                                messages[start : start + batch_size],
+                                taken.numbers[start : start + batch_size],
+                            )
+                            took = self.clock.now() - began
+                            pace = max(took, pace * 0.8 + took * 0.2)
+                        if handled:
+                            done = taken.acks(handled)
+                            acks = b";".join((acks, done)) if acks else done
+                            handled = []
+                        continue
+                    if acks or taken.letters or self._version != version:
+                        continue
+                    until = now + MAX_WAIT
+                    if taken.next_change is not None:
+                        until = min(until, taken.next_change)
+                    await self._wait_until(until)
+            except asyncio.CancelledError:
+                if handled and taken is not None:
+                    done = taken.acks(handled)
+                    acks = b";".join((acks, done)) if acks else done
+                if acks:
+                    # Stopping: delete what the consumer handled, so it is not delivered twice.
+                    with contextlib.suppress(Exception, asyncio.CancelledError):
+                        await store.queue_take(self.id, self.clock.now(), 0, acks=acks)
+                raise
+            finally:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await taker.close()
+
+        return poll
+
+    async def _hand_over_shared(
+        self, link: Link, messages: list[Message], numbers: list[bytes]
+    ) -> list[bytes]:
+        """Hand a batch to the consumer; returns the record numbers of what it handled (a
+        failed message stays in flight, to come back when its visibility ends)."""
+        count = len(messages)
+        link.count += count
+        self.stats.sent += count
+        try:
+            await link.target.accept(messages, link)
+        except DeliveryFailed as error:
+            failed = {m.id for m in (error.failed if error.failed is not None else messages)}
+            self.wake()
+            return [n for m, n in zip(messages, numbers, strict=True) if m.id not in failed]
+        return numbers
 
     async def _hand_over_taken(
         self, link: Link, taken: list[QueueRecord], counts: list[int]
