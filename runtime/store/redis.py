@@ -217,10 +217,12 @@ return out
 
 # Moves held records (see _TAKE's hold) from KEYS[1] to the queue KEYS[2]: each copy is stored
 # and its original deleted in this one script, so a record is never in both queues nor in
-# neither. ARGV: now, the target's retention, dedup window and delay, then per record: number,
-# hold token, body, group, dedup key, send time, receive count, dead-letter source. Returns per
-# record 1 (moved), 2 (moved, and the copy dropped by FIFO deduplication) or 0 (not held by
-# this token any more: its hold ended and it was taken again, or it expired).
+# neither. (Redis keeps what a script wrote before an error: the copies are written before the
+# originals go, so a script failing part way could leave a duplicate, never a loss.) ARGV: now,
+# the target's retention, dedup window and delay, then per record: number, hold token, body,
+# group, dedup key, send time, receive count, dead-letter source. Returns per record 1 (moved),
+# 2 (moved, and the copy dropped by FIFO deduplication) or 0 (not held by this token any more:
+# its hold ended and it was taken again, or it expired).
 _MOVE = (
     _COMMON
     + """
