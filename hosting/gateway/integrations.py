@@ -70,21 +70,40 @@ async def deliver(
     attributes: Mapping[str, Any] | None = None,
     system: Mapping[str, Any] | None = None,
 ) -> Any:
-    """Hand one message to ``target``: through the API node's edge when wired, else injected."""
-    if target not in engine.nodes:
+    """Hand one message to ``target``: through the API node's edge when wired, else injected.
+
+    A message the target refused (invalid, or its store could not commit it) is never
+    acknowledged: the caller gets an integration failure (502) naming the reason, so a client
+    retries instead of believing a lost message was accepted.
+    """
+    node = engine.nodes.get(target)
+    if node is None:
         raise IntegrationError("API_CONFIGURATION_ERROR", f"no node {target!r} in this topology")
+    refused = refusals(node)
     api = engine.nodes.get(api_id)
     link = next((lk for lk in getattr(api, "links", ()) if lk.target.id == target), None)
     if link is None:
-        return await engine.send(target, body, attributes, system=system)
-    from runtime.events import Message  # core module, imported late to keep this file light
+        message = await engine.send(target, body, attributes, system=system)
+    else:
+        from runtime.events import Message  # core module, imported late to keep this file light
 
-    message = Message.new(
-        body, now=engine.clock.now(), attributes=attributes, system=system, node=api_id
-    )
-    api.note_received([message])  # the API node counts requests like any node counts input
-    await api.deliver(link, [message])
+        message = Message.new(
+            body, now=engine.clock.now(), attributes=attributes, system=system, node=api_id
+        )
+        api.note_received([message])  # the API node counts requests like any node counts input
+        await api.deliver(link, [message])
+    if refusals(node) > refused:
+        code, reason = getattr(node, "last_refusal", ("", "refused"))
+        raise IntegrationError(
+            "INTEGRATION_FAILURE", f"{target} refused the message: {code}: {reason}"
+        )
     return message
+
+
+def refusals(node: Any) -> int:
+    """How many messages the node refused so far (0 for nodes that never refuse)."""
+    stats = getattr(node, "stats", None)
+    return int(getattr(stats, "refused", 0) or 0)
 
 
 def _string_attributes(context: RequestContext, request: GatewayRequest) -> dict[str, str]:

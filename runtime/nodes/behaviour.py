@@ -249,6 +249,9 @@ class NodeRuntime:
 
     def refuse(self, code: str, message: str, about: Message | None = None) -> None:
         self.stats.refused += 1
+        # The last reason, for callers that hand a message in and must answer its sender
+        # (the gateway: a refused message is never acknowledged).
+        self.last_refusal = (code, message)
         self.engine.refused(self, code, message, about)
 
     def fail(self, code: str, text: str, messages: Sequence[Message], attempt: int = 1) -> None:

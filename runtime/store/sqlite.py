@@ -112,6 +112,7 @@ class Journal:
         self.wake = threading.Event()
         self.stopping = False
         self.abandoned = False
+        self.closed = False  # the writer is gone: set before its last notify
         self.last_error: str | None = None
         self.commits = 0
         # Removals of records moved elsewhere (dead-lettered, redriven), held back until the
@@ -172,6 +173,10 @@ class Journal:
         self.wake.set()
         if self.committed >= target:  # committed while registering: the writer may not know
             future.set_result(None)
+        elif self.closed:  # the writer left after we looked: its last notify missed us
+            future.set_exception(
+                StoreError("ServiceUnavailable", "The store is closed; nothing more is written.")
+            )
         try:
             await future
         finally:
@@ -241,7 +246,9 @@ class Journal:
             if ops:
                 self.wake.set()
         self._close_connection()
-        # Nobody may wait forever on a writer that is gone.
+        # Nobody may wait forever on a writer that is gone: a waiter that registers after
+        # this notify sees ``closed`` and settles itself (sync).
+        self.closed = True
         self._notify(self.committed, self.appended, "the store was closed")
 
     def _rollback(self) -> None:
@@ -737,7 +744,12 @@ class SqliteStore(MemoryStore):
             await journal.sync()
         journal.stopping = True
         journal.wake.set()
-        await asyncio.to_thread(journal.thread.join)
+        try:
+            await asyncio.to_thread(journal.thread.join)
+        except RuntimeError:
+            # At interpreter exit the default executor takes no more work; everything was
+            # synced above, so the writer has at most its last empty round left.
+            journal.thread.join(5)
 
     def abandon(self) -> None:
         """Stop as a killed process would: nothing pending is written (crash tests)."""
