@@ -357,14 +357,16 @@ def running(alice: Any, chief: Any) -> Topology:
     return topology
 
 
-def wait_for_status(client: Client, location: str, status: str) -> str:
+def wait_for_status(client: Client, location: str, status: str, *, showing: str = "") -> str:
+    """The execution page once it shows ``status`` (and ``showing``, when given: a started
+    execution is RUNNING, and stored, before its first task waits for a callback)."""
     import time
 
     deadline = time.monotonic() + 5
     html = ""
     while time.monotonic() < deadline:
         html = client.get(location).content.decode()
-        if f'id="execution-status">{status}' in html:
+        if f'id="execution-status">{status}' in html and showing in html:
             return html
         time.sleep(0.05)
     raise AssertionError(html[-2000:])
@@ -377,7 +379,7 @@ def test_a_deployed_run_takes_the_execution_and_the_page_answers_its_callback(
     page = client.get(url("state-machine", running)).content.decode()
     assert "Deployed: executions run in the live topology" in page
     location = start(client, running, {"n": 1}, name="live-one")
-    html = wait_for_status(client, location, "RUNNING")
+    html = wait_for_status(client, location, "RUNNING", showing="Waiting for a callback")
     assert "Waiting for a callback" in html and "deployed run" in html
     token = html.split('name="token" value="', 1)[1].split('"', 1)[0]
     listing = client.get(url("asl-executions", running)).content.decode()
@@ -445,7 +447,7 @@ def test_a_deployed_machines_page_asks_the_run_by_named_operations_only(
     monkeypatch.setattr(chief, "with_run", no_closures)
     client = client_for(alice)
     location = start(client, running, {}, name="by-name")
-    html = wait_for_status(client, location, "RUNNING")
+    html = wait_for_status(client, location, "RUNNING", showing="Waiting for a callback")
     token = html.split('name="token" value="', 1)[1].split('"', 1)[0]
     assert "by-name" in client.get(url("asl-executions", running)).content.decode()
     body = {"token": token, "outcome": "success", "output": "{}"}
