@@ -243,7 +243,9 @@ class Journal:
             retry = None
             if self.waiters:
                 self._notify(self.committed, 0, None)
-            if ops:
+            # A close that asked while this batch was written has its wake-up cleared by now:
+            # look again rather than wait for one that never comes.
+            if ops or self.stopping or self.abandoned:
                 self.wake.set()
         self._close_connection()
         # Nobody may wait forever on a writer that is gone: a waiter that registers after

@@ -122,11 +122,6 @@ def test_a_send_reaching_a_stopped_run_is_not_acknowledged(chief: Supervisor) ->
     assert not acknowledged(answer), answer
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="a redeploy racing gateway sends can outlast the supervisor's 30 s call timeout "
-    "(a run's stop waiting on a send's commit); what is acknowledged is still stored",
-)
 def test_every_send_acknowledged_during_redeploys_is_stored(chief: Supervisor, path: Path) -> None:
     """Clients keep calling the gateway (looked up as hosting.gateway.registry.find does: the
     topology's run unless it has finished) while the topology is redeployed ten times."""
