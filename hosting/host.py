@@ -102,6 +102,7 @@ class Host:
                 result = json.dumps(outcome, default=str)
             except Exception as failure:  # noqa: BLE001 - reported to the command's sender
                 error = describe_error(failure)
+            self.publish()  # the sender reads the status once the command is done: publish first
             RunCommand.objects.filter(pk=command.pk).update(
                 result=result, error=error, done_at=timezone.now()
             )
