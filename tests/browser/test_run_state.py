@@ -13,8 +13,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from designer.models import Topology
+from hosting.stores import store_kind
 from tests.browser.helpers import log_in
 from tests.builders import edge, make_document, node, producer_node
+
+# What the toolbar says of the configured store (SQLite embedded, Redis in the scaled pass).
+STORE_LINE = {
+    "sqlite": "SQLite · survives a process crash",
+    "redis": "Redis · survives a worker crash",
+}
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -50,11 +57,11 @@ def test_reset_state_counts_what_goes_and_empties_the_queue(
     expect(page.locator("body[data-live=open]")).to_have_count(1, timeout=SLOW)
     toolbar = page.locator("#run-toolbar")
     store = page.locator("#run-store")
-    expect(store).to_have_text("SQLite · survives a process crash")
+    expect(store).to_have_text(STORE_LINE[store_kind()])
 
     page.get_by_role("button", name="Deploy", exact=True).click()
     expect(page.locator("#run-state")).to_have_text(re.compile(r"^Running"), timeout=SLOW)
-    expect(store).to_have_text("SQLite · survives a process crash")
+    expect(store).to_have_text(STORE_LINE[store_kind()])
     page.get_by_role("button", name="Send 100 events").click()
     expect(page.locator("#send-result")).to_contain_text("Sent 100 to", timeout=SLOW)
     expect(queue(page)).to_have_attribute("data-live-depth", "100", timeout=SLOW)
