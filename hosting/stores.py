@@ -77,20 +77,25 @@ def durability(store: Store) -> dict[str, Any]:
 
 
 def summarise(inventory: dict[str, Any]) -> dict[str, int]:
-    """Totals of a store inventory: messages in queues and records in logs."""
+    """Totals of a store inventory: messages in queues, records in streams (Kinesis shards and
+    Kafka partitions) and state-machine execution logs (``<node id>#executions``)."""
     queues = {name: count for name, count in inventory.get("queues", {}).items() if count}
     logs = {name: count for name, count in inventory.get("logs", {}).items() if count}
-    return {
+    machines = {name for name in logs if name.endswith("#executions")}
+    totals = {
         "messages": sum(queues.values()),
         "queues": len(queues),
-        "records": sum(logs.values()),
-        "logs": len(logs),
+        "records": sum(count for name, count in logs.items() if name not in machines),
+        "logs": len(logs) - len(machines),
     }
+    if machines:
+        totals["machines"] = len(machines)
+    return totals
 
 
 def describe(totals: dict[str, int]) -> str:
-    """'150 messages in 3 queues and 20 records in 1 stream', or '' when nothing is held
-    (Kinesis shards and Kafka partitions are both counted as streams)."""
+    """'150 messages in 3 queues, 20 records in 1 stream and the executions of 1 state
+    machine', or '' when nothing is held."""
     parts = []
     if totals.get("messages"):
         parts.append(
@@ -99,7 +104,11 @@ def describe(totals: dict[str, int]) -> str:
     if totals.get("records"):
         where = plural(totals["logs"], "stream")
         parts.append(f"{plural(totals['records'], 'record')} in {where}")
-    return " and ".join(parts)
+    if totals.get("machines"):
+        parts.append(f"the executions of {plural(totals['machines'], 'state machine')}")
+    if len(parts) > 1:
+        return ", ".join(parts[:-1]) + " and " + parts[-1]
+    return "".join(parts)
 
 
 def plural(count: int, word: str) -> str:
