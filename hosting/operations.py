@@ -206,10 +206,8 @@ async def queue_view(
     queue = run.engine.nodes[node_id]
     now = run.engine.clock.now()
     records = await run.engine.store.queue_peek(node_id, now, int(limit))
-    if getattr(queue, "memory", True) is None:  # a shared store: count it now, not at a tick
-        await queue.counts()
     return {
-        "gauges": queue.gauges(),
+        "gauges": await queue.counts(),  # from the store, whichever it is: never a tick old
         "sources": [source.id for source in getattr(queue, "sources", [])],
         "records": [
             {

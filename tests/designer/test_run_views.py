@@ -24,14 +24,11 @@ from tests.builders import (
     pipeline_document,
     producer_node,
 )
+from tests.runtime.livefakes import drop_frames
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-async def drop_frames(topology_id: Any, frame: dict[str, Any]) -> bool:
-    return True
 
 
 @pytest.fixture(autouse=True)

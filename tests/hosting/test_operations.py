@@ -22,6 +22,7 @@ from hosting.supervisor import NotRunning, Supervisor, record_state
 from runtime import spec
 from tests.builders import edge, log_node, make_document, node, producer_node
 from tests.hosting.gateway.live_topology import GRAPHQL_KEY, live_document
+from tests.runtime.livefakes import drop_frames
 
 pytestmark = pytest.mark.django_db
 
@@ -41,10 +42,6 @@ CALLBACK = {
         "Done": {"Type": "Succeed"},
     },
 }
-
-
-async def drop_frames(topology_id: Any, frame: dict[str, Any]) -> bool:
-    return True
 
 
 def main_document() -> dict[str, Any]:

@@ -10,12 +10,9 @@ from designer.models import Topology
 from hosting.resume import resume_recorded_runs
 from hosting.supervisor import Supervisor, record_deployed, record_state
 from tests.builders import pipeline_document
+from tests.runtime.livefakes import drop_frames
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def drop_frames(topology_id: Any, frame: dict[str, Any]) -> bool:
-    return True
 
 
 def supervisor() -> Supervisor:

@@ -113,3 +113,8 @@ class FakeEngine:
             },
             "edges": {link.id: link.count for node in self.nodes.values() for link in node.links},
         }
+
+
+async def drop_frames(topology_id: Any, frame: dict[str, Any]) -> bool:
+    """A live-frame sink that accepts and forgets every frame (supervisors in tests)."""
+    return True

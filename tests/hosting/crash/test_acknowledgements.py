@@ -26,6 +26,7 @@ from runtime import spec
 from runtime.store import QueueOptions, SqliteStore
 from runtime.store import sqlite as sqlite_store
 from tests.builders import edge, make_document, node, queue_node
+from tests.runtime.livefakes import drop_frames
 
 TOPOLOGY = 5
 REFUSED_YET_ACKNOWLEDGED = (
@@ -42,10 +43,6 @@ DOCUMENT = make_document(
     nodes=[node("api", "http_api", routes=[ROUTE]), queue_node("inbox")],
     edges=[edge("api-inbox", "api", "inbox")],
 )
-
-
-async def drop_frames(topology_id: Any, frame: dict[str, Any]) -> bool:
-    return True
 
 
 @pytest.fixture

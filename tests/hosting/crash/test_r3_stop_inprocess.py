@@ -12,7 +12,6 @@ import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,13 +20,10 @@ from runtime import spec
 from runtime.events import Message
 from runtime.store import QueueOptions, SqliteStore
 from tests.builders import edge, function_node, make_document, queue_node
+from tests.runtime.livefakes import drop_frames
 
 TOPOLOGY = 3
 TOTAL = 3000
-
-
-async def drop_frames(topology_id: Any, frame: dict[str, Any]) -> bool:
-    return True
 
 
 @pytest.fixture

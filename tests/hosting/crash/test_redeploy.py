@@ -24,13 +24,10 @@ from runtime import spec
 from runtime.store import SqliteStore, Store
 from runtime.store.redis import RedisStore
 from tests.builders import edge, function_node, make_document, queue_node
+from tests.runtime.livefakes import drop_frames
 from tests.runtime.store.stores import REDIS_URL
 
 TOPOLOGY = 7
-
-
-async def drop_frames(topology_id: Any, frame: dict[str, Any]) -> bool:
-    return True
 
 
 def document(*, failure_rate: float, with_gone: bool) -> dict[str, Any]:

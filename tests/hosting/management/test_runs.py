@@ -19,12 +19,9 @@ from hosting.models import RunCommand, RunStatus
 from hosting.stores import store_kind
 from hosting.supervisor import Supervisor, record_deployed, record_state
 from tests.builders import make_document, pipeline_document
+from tests.runtime.livefakes import drop_frames
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def drop_frames(topology_id: Any, frame: dict[str, Any]) -> bool:
-    return True
 
 
 @pytest.fixture
